@@ -1,0 +1,62 @@
+"""Coordinate conventions shared by every implicit head (LIIF's ``make_coord``).
+
+Coordinates are pixel centres in ``[-1, 1]``, last dimension ordered ``(y, x)``: for a grid of
+``n`` cells along an axis, cell ``i`` has centre ``-1 + (2 i + 1) / n``. A *cell* is the size of a
+query pixel in the same units, ``(2 / H_out, 2 / W_out)``.
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+
+def make_coord(shape: Sequence[int], flatten: bool = True,
+               device: Optional[torch.device] = None,
+               dtype: torch.dtype = torch.float32) -> Tensor:
+    """Pixel-centre coordinates of a grid.
+
+    Args:
+        shape: ``(H, W)`` of the grid.
+        flatten: return ``(H*W, 2)`` instead of ``(H, W, 2)``.
+        device: device of the result.
+        dtype: dtype of the result.
+
+    Returns:
+        Tensor of ``(y, x)`` coordinates in ``(-1, 1)``: ``(H*W, 2)`` or ``(H, W, 2)``.
+    """
+    seqs = []
+    for n in shape:
+        r = 1.0 / n
+        seqs.append(-1 + r + 2 * r * torch.arange(n, device=device, dtype=dtype))
+    grid = torch.stack(torch.meshgrid(*seqs, indexing='ij'), dim=-1)
+    return grid.reshape(-1, len(shape)) if flatten else grid
+
+
+def make_cell(size: Tuple[int, int], num: int, batch: int = 1,
+              device: Optional[torch.device] = None,
+              dtype: torch.dtype = torch.float32) -> Tensor:
+    """Cell sizes ``(2 / H, 2 / W)`` for ``num`` queries of an ``H x W`` output.
+
+    Returns:
+        Tensor ``(batch, num, 2)``.
+    """
+    cell = torch.tensor([2.0 / size[0], 2.0 / size[1]], device=device, dtype=dtype)
+    return cell.view(1, 1, 2).expand(batch, num, 2).contiguous()
+
+
+def pixel_index_to_coord(index: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Coordinates of flat pixel indices of an ``H x W`` grid.
+
+    Args:
+        index: ``(B, Q)`` long tensor of flat indices ``y * W + x``.
+        size: ``(H, W)``.
+
+    Returns:
+        ``(B, Q, 2)`` float ``(y, x)`` pixel centres in ``(-1, 1)``.
+    """
+    h, w = size
+    y = torch.div(index, w, rounding_mode='floor')
+    x = index - y * w
+    cy = -1 + (2 * y.float() + 1) / h
+    cx = -1 + (2 * x.float() + 1) / w
+    return torch.stack([cy, cx], dim=-1)

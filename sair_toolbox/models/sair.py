@@ -1,0 +1,214 @@
+"""SAIR: semantic-aware implicit representation for inpainting (paper Sec. 4)."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from sair_toolbox.registry import (APPEARANCE_ENCODERS, IMPLICIT_HEADS, MODELS,
+                                   SEMANTIC_FUSIONS)
+from sair_toolbox.utils.errors import ConfigError
+
+from .data_preprocessor import stack_masks
+from .implicit_heads.coords import make_cell, pixel_index_to_coord
+from .sir import SemanticImplicitRepresentation
+
+
+@MODELS.register_module()
+class SAIR(BaseModel):
+    """Appearance implicit representation (AIR, Eq. 5) over ``[Z_app, fusion(S)]``, where ``S`` is
+    the dense SIR field (Eq. 4).
+
+    Each part is optional, so the paper's baselines and ablations are compositions:
+    ``sir=None`` is LIIF/LTE (no semantics), ``sir.head=None`` is NFS (masked ``Z_sem`` resized),
+    ``appearance_encoder=None`` is OUS (semantics only).
+
+    The AIR head predicts RGB normalised to [-1, 1] (LIIF's convention); the reconstruction loss
+    is L1 in that space, the semantic loss is ``alpha * |SIR(grid centres) - Z_sem(I)|_1`` at the
+    encoder's ``h x w`` (Sec. 4.4).
+
+    Args:
+        air_head: implicit head config; ``in_channels`` (appearance + semantic channels) and
+            ``out_channels=3`` are filled in.
+        appearance_encoder: ``APPEARANCE_ENCODERS`` config or ``None`` (OUS).
+        sir: :class:`SemanticImplicitRepresentation` arguments (``encoder``, ``head``,
+            ``frozen``, ``init_cfg``) or ``None`` (no semantics).
+        fusion: ``SEMANTIC_FUSIONS`` config applied to ``S`` before AIR; ``None`` = the paper's
+            plain concatenation.
+        sem_loss_weight: ``alpha`` of ``L = L1 + alpha * L2``.
+        num_queries: training queries per image; ``None`` = every pixel.
+        hole_query_ratio: expected fraction of the sampled queries that lie in the hole
+            (``None`` = uniform over the image).
+        data_preprocessor: defaults to :class:`InpaintDataPreprocessor`.
+    """
+
+    def __init__(self, air_head: dict, appearance_encoder: Optional[dict] = None,
+                 sir: Optional[dict] = None, fusion: Optional[dict] = None,
+                 sem_loss_weight: float = 1.0, num_queries: Optional[int] = None,
+                 hole_query_ratio: Optional[float] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='InpaintDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if appearance_encoder is None and sir is None:
+            raise ConfigError('SAIR needs an appearance_encoder, a sir, or both')
+        if hole_query_ratio is not None and not 0 <= hole_query_ratio <= 1:
+            raise ConfigError(f'hole_query_ratio must be in [0, 1], got {hole_query_ratio}')
+        self.appearance_encoder = (APPEARANCE_ENCODERS.build(appearance_encoder)
+                                   if appearance_encoder is not None else None)
+        self.sir = SemanticImplicitRepresentation(**sir) if sir is not None else None
+        self.fusion = None
+        air_channels = self.appearance_encoder.out_channels if self.appearance_encoder else 0
+        if self.sir is not None:
+            if fusion is not None:
+                fusion = dict(fusion)
+                fusion.setdefault('in_channels', self.sir.out_channels)
+                self.fusion = SEMANTIC_FUSIONS.build(fusion)
+                air_channels += self.fusion.out_channels
+            else:
+                air_channels += self.sir.out_channels
+        air_head = dict(air_head)
+        air_head.setdefault('in_channels', air_channels)
+        air_head.setdefault('out_channels', 3)
+        self.air_head = IMPLICIT_HEADS.build(air_head)
+        self.sem_loss_weight = sem_loss_weight
+        self.num_queries = num_queries
+        self.hole_query_ratio = hole_query_ratio
+
+    # ------------------------------------------------------------------ representation
+    def encode(self, img: Tensor, mask: Tensor) -> Dict[str, Optional[Tensor]]:
+        """Build the AIR feature grid of a masked batch.
+
+        Args:
+            img: (B, 3, H, W) in [0, 1] (unmasked; masked here).
+            mask: (B, 1, H, W), 1 = missing.
+
+        Returns:
+            dict with ``feat`` (B, C_air, H, W), ``skip`` (B, 3, H, W) the masked image in
+            [-1, 1] (used by heads with a global skip) and ``sem_grid`` (B, c + 1, h, w) or None.
+        """
+        img_masked = img * (1 - mask)
+        feats, sem_grid = [], None
+        if self.appearance_encoder is not None:
+            feats.append(self.appearance_encoder(img_masked, mask))
+        if self.sir is not None:
+            sem_grid = self.sir.encode(img_masked, mask)
+            field = self.sir.field(sem_grid, img.shape[-2:])
+            feats.append(self.fusion(field) if self.fusion is not None else field)
+        feat = feats[0] if len(feats) == 1 else torch.cat(feats, dim=1)
+        skip = (img_masked * 2 - 1) * (1 - mask)
+        return dict(feat=feat, skip=skip, sem_grid=sem_grid)
+
+    def render(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
+        """Colour at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [0, 1]."""
+        out = self.air_head.query_grid(rep['feat'], tuple(size), skip=rep['skip'])
+        return ((out + 1) / 2).clamp(0, 1)
+
+    # ------------------------------------------------------------------ modes
+    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], List, Tensor]:
+        """``mode='loss'``: dict of losses; ``'predict'``: data samples with ``gt_img``,
+        ``pred_img``, ``output_img``; ``'tensor'``: the raw prediction (B, 3, H, W) in [0, 1]."""
+        mask = stack_masks(data_samples).to(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, mask)
+        if mode == 'predict':
+            return self.predict(inputs, mask, data_samples)
+        if mode == 'tensor':
+            return self.render(self.encode(inputs, mask), inputs.shape[-2:])
+        raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
+
+    def loss(self, img: Tensor, mask: Tensor) -> Dict[str, Tensor]:
+        """L1 reconstruction loss at the training queries + ``alpha *`` semantic loss."""
+        rep = self.encode(img, mask)
+        target = img * 2 - 1
+        size = img.shape[-2:]
+        if self.num_queries is None:
+            pred = self.air_head.query_grid(rep['feat'], size, skip=rep['skip'])
+            losses = dict(loss_rec=F.l1_loss(pred, target))
+        else:
+            index = self.sample_queries(mask)
+            coord = pixel_index_to_coord(index, size).to(img)
+            cell = make_cell(size, index.shape[1], img.shape[0], device=img.device,
+                             dtype=img.dtype)
+            pred = self.air_head(rep['feat'], coord, cell, skip=rep['skip'])
+            gt = target.flatten(2).gather(2, index.unsqueeze(1).expand(-1, 3, -1))
+            losses = dict(loss_rec=F.l1_loss(pred, gt.transpose(1, 2)))
+        if self.sir is not None and self.sir.trainable and self.sem_loss_weight > 0:
+            recon = self.sir.reconstruct(rep['sem_grid'])
+            losses['loss_sem'] = self.sem_loss_weight * F.l1_loss(recon, self.sir.target(img))
+        return losses
+
+    def sample_queries(self, mask: Tensor) -> Tensor:
+        """Flat pixel indices (B, Q) of the training queries, without replacement.
+
+        With ``hole_query_ratio = r`` each hole pixel is drawn with probability mass ``r`` shared
+        among the hole pixels and each known pixel with ``1 - r`` shared among the known ones.
+        """
+        b = mask.shape[0]
+        n = mask[0].numel()
+        q = min(self.num_queries, n)
+        if self.hole_query_ratio is None:
+            return torch.stack([torch.randperm(n, device=mask.device)[:q] for _ in range(b)])
+        hole = mask.reshape(b, n)
+        n_hole = hole.sum(1, keepdim=True)
+        n_known = n - n_hole
+        r = self.hole_query_ratio
+        weight = torch.where(hole > 0, r / n_hole.clamp(min=1), (1 - r) / n_known.clamp(min=1))
+        weight = weight + 1e-12  # every pixel stays drawable when a class is empty
+        return torch.multinomial(weight, q, replacement=False)
+
+    def predict(self, img: Tensor, mask: Tensor, data_samples: Sequence) -> List:
+        """Fill the holes; returns the data samples with ``gt_img``, ``pred_img`` (raw) and
+        ``output_img`` (composite ``I * (1 - M) + pred * M``), each (3, H, W) in [0, 1]."""
+        pred = self.render(self.encode(img, mask), img.shape[-2:])
+        output = img * (1 - mask) + pred * mask
+        for i, sample in enumerate(data_samples):
+            sample.gt_img = img[i]
+            sample.pred_img = pred[i]
+            sample.output_img = output[i]
+        return list(data_samples)
+
+    @torch.no_grad()
+    def inpaint(self, img: Tensor, mask: Tensor,
+                size: Optional[Tuple[int, int]] = None) -> Tensor:
+        """Inpaint at any output resolution.
+
+        Args:
+            img: (B, 3, H, W) in [0, 1].
+            mask: (B, 1, H, W), 1 = missing.
+            size: output ``(H', W')``; default the input size.
+
+        Returns:
+            (B, 3, H', W') in [0, 1]: the composite at the input size, the rendered continuous
+            representation at any other size (known pixels are not defined there).
+        """
+        size = tuple(size) if size is not None else tuple(img.shape[-2:])
+        pred = self.render(self.encode(img, mask), size)
+        if size == tuple(img.shape[-2:]):
+            pred = img * (1 - mask) + pred * mask
+        return pred
+
+    @torch.no_grad()
+    def semantic_features(self, inputs: Tensor, masks: Tensor, use_sir: bool = True,
+                          size: Optional[Tuple[int, int]] = None) -> Tensor:
+        """Dense semantic features of masked images (the segmentation check, paper Tab. 5).
+
+        Args:
+            inputs: (B, 3, H, W) in [0, 1].
+            masks: (B, 1, H, W), 1 = missing.
+            use_sir: ``True``: the SIR-completed field; ``False``: the encoder's features of the
+                masked image, bilinearly resized (MaskCLIP's naive resize).
+            size: output size, default ``(H, W)``.
+
+        Returns:
+            (B, c, H', W').
+        """
+        if self.sir is None:
+            raise ConfigError('this model has no semantic branch (sir=None)')
+        size = tuple(size) if size is not None else tuple(inputs.shape[-2:])
+        grid = self.sir.encode(inputs * (1 - masks), masks)
+        if use_sir and self.sir.head is not None:
+            return self.sir.field(grid, size)
+        return F.interpolate(grid[:, :-1], size=size, mode='bilinear', align_corners=False)

@@ -1,0 +1,102 @@
+"""Semantic implicit representation (SIR, paper Sec. 4.2, Eq. 4)."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from sair_toolbox.registry import IMPLICIT_HEADS, SEMANTIC_ENCODERS
+
+
+class SemanticImplicitRepresentation(BaseModule):
+    """Frozen semantic encoder + implicit head over ``[Z_sem, M_lr]`` (Eq. 4).
+
+    ``encode`` builds the low-resolution grid ``[Z_sem(I_m), M_lr]`` (B, c + 1, h, w), where
+    ``M_lr`` is the missing fraction of each patch. ``field`` evaluates SIR at every pixel centre
+    of an ``H x W`` grid, giving the dense semantic field ``S`` that AIR consumes (Eq. 5).
+
+    Without a head (``head=None``, the paper's NFS ablation) the field is the masked ``Z_sem``
+    bilinearly resized to ``H x W``: nothing is filled in.
+
+    Args:
+        encoder: config of a semantic encoder (``SEMANTIC_ENCODERS``).
+        head: config of an implicit head (``IMPLICIT_HEADS``) or ``None``. ``in_channels``
+            defaults to ``encoder.out_channels + 1`` and ``out_channels`` to
+            ``encoder.out_channels``, so swapping the encoder needs no edit here.
+        frozen: freeze the head too (two-stage training: SIR trained first, then loaded with
+            ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='sir.')`` and frozen).
+    """
+
+    def __init__(self, encoder: dict, head: Optional[dict] = None, frozen: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.encoder = SEMANTIC_ENCODERS.build(encoder)
+        self.out_channels = self.encoder.out_channels
+        self.head = None
+        if head is not None:
+            head = dict(head)
+            head.setdefault('in_channels', self.out_channels + 1)
+            head.setdefault('out_channels', self.out_channels)
+            self.head = IMPLICIT_HEADS.build(head)
+        self.frozen = frozen
+        if frozen and self.head is not None:
+            self.head.requires_grad_(False)
+
+    @property
+    def trainable(self) -> bool:
+        return self.head is not None and not self.frozen
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen and self.head is not None:
+            self.head.train(False)
+        return self
+
+    def encode(self, img_masked: Tensor, mask: Tensor) -> Tensor:
+        """The SIR grid ``[Z_sem(I_m), M_lr]``.
+
+        Args:
+            img_masked: (B, 3, H, W) masked image in [0, 1].
+            mask: (B, 1, H, W), 1 = missing.
+
+        Returns:
+            (B, c + 1, h, w); the last channel is the missing fraction of each patch.
+        """
+        with torch.no_grad():
+            z = self.encoder(img_masked)
+        m = F.adaptive_avg_pool2d(mask.to(z.dtype), z.shape[-2:])
+        return torch.cat([z, m], dim=1)
+
+    def field(self, grid: Tensor, size: Tuple[int, int]) -> Tensor:
+        """SIR evaluated at every pixel centre of an ``H x W`` grid.
+
+        Args:
+            grid: (B, c + 1, h, w) from :meth:`encode`.
+            size: ``(H, W)``.
+
+        Returns:
+            (B, c, H, W) semantic field in the encoder's (text-aligned) space.
+        """
+        z = grid[:, :-1]
+        if self.head is None:
+            return F.interpolate(z, size=tuple(size), mode='bilinear', align_corners=False)
+        return self.head.query_grid(grid, tuple(size), skip=z)
+
+    def query(self, grid: Tensor, coord: Tensor, cell: Optional[Tensor] = None) -> Tensor:
+        """SIR at arbitrary continuous coordinates: (B, Q, 2) ``(y, x)`` in [-1, 1] -> (B, Q, c)."""
+        if self.head is None:
+            z = grid[:, :-1]
+            out = F.grid_sample(z, coord.flip(-1).unsqueeze(1), mode='bilinear',
+                                padding_mode='border', align_corners=False)
+            return out[:, :, 0].transpose(1, 2)
+        return self.head(grid, coord, cell, skip=grid[:, :-1])
+
+    def reconstruct(self, grid: Tensor) -> Tensor:
+        """SIR at the centres of its own ``h x w`` grid (the resolution of the L2 loss)."""
+        return self.field(grid, grid.shape[-2:])
+
+    @torch.no_grad()
+    def target(self, img: Tensor) -> Tensor:
+        """``Z_sem`` of the unmasked image (B, c, h, w): the target of the semantic loss."""
+        return self.encoder(img)

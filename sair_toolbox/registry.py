@@ -1,0 +1,54 @@
+"""Registries of sair-toolbox.
+
+``MODELS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``, ``HOOKS``, ``VISUALIZERS``, ``DATA_SAMPLERS``
+and ``LOOPS`` are children of MMEngine's root registries, so the Runner finds them under
+``default_scope='sair_toolbox'`` and falls back to MMEngine's for everything else (optimizers,
+schedulers, loops).
+
+``SEMANTIC_ENCODERS``, ``APPEARANCE_ENCODERS``, ``IMPLICIT_HEADS`` and ``SEMANTIC_FUSIONS`` are
+deliberately *parentless*: MMEngine resolves a build under a default scope by searching the root of
+the registry tree for a child with that scope name. A registry with ``parent=MODELS`` would resolve
+to ``MODELS`` itself (same scope) and miss every component registered in the child. A parentless
+registry is its own root, so the search returns it (``tests/test_registry.py`` proves this inside a
+real ``Runner``).
+
+Every registry has ``locations``: the first lookup imports the package that defines its modules,
+and those packages import every module in their folder, so a component added as a new file
+with ``@SEMANTIC_ENCODERS.register_module()`` is found without editing any other file.
+"""
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry
+
+SCOPE = 'sair_toolbox'
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['sair_toolbox.models'])
+DATASETS = Registry(
+    'dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['sair_toolbox.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE,
+    locations=['sair_toolbox.datasets'])
+TRANSFORMS = Registry(
+    'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
+    locations=['sair_toolbox.datasets.transforms'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['sair_toolbox.evaluation'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['sair_toolbox.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=['sair_toolbox.engine'])
+VISUALIZERS = Registry(
+    'visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE, locations=['sair_toolbox.engine'])
+
+SEMANTIC_ENCODERS = Registry(
+    'semantic encoder', scope=SCOPE, locations=['sair_toolbox.models.semantic_encoders'])
+APPEARANCE_ENCODERS = Registry(
+    'appearance encoder', scope=SCOPE, locations=['sair_toolbox.models.appearance_encoders'])
+IMPLICIT_HEADS = Registry(
+    'implicit head', scope=SCOPE, locations=['sair_toolbox.models.implicit_heads'])
+SEMANTIC_FUSIONS = Registry(
+    'semantic fusion', scope=SCOPE, locations=['sair_toolbox.models.fusions'])

@@ -1,0 +1,3 @@
+from .inpaint_data_sample import InpaintDataSample
+
+__all__ = ['InpaintDataSample']
