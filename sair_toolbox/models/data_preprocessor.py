@@ -59,6 +59,14 @@ class InpaintDataPreprocessor(BaseDataPreprocessor):
         return dict(inputs=batch, data_samples=samples)
 
 
+def build_data_preprocessor(cfg: Optional[Union[dict, 'BaseDataPreprocessor']]):
+    """Build from this package's registry, so that it works with or without a default scope
+    (MMEngine's ``BaseModel`` would look in its root registry only)."""
+    if cfg is None:
+        cfg = dict(type='InpaintDataPreprocessor')
+    return MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+
+
 def stack_masks(data_samples: Sequence) -> Tensor:
     """(B, 1, H, W) float masks of a batch of data samples (1 = missing)."""
     return torch.stack([s.mask for s in data_samples]).float()

@@ -10,7 +10,7 @@ from sair_toolbox.registry import (APPEARANCE_ENCODERS, IMPLICIT_HEADS, MODELS,
                                    SEMANTIC_FUSIONS)
 from sair_toolbox.utils.errors import ConfigError
 
-from .data_preprocessor import stack_masks
+from .data_preprocessor import build_data_preprocessor, stack_masks
 from .implicit_heads.coords import make_cell, pixel_index_to_coord
 from .sir import SemanticImplicitRepresentation
 
@@ -48,9 +48,8 @@ class SAIR(BaseModel):
                  sem_loss_weight: float = 1.0, num_queries: Optional[int] = None,
                  hole_query_ratio: Optional[float] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='InpaintDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
+                         init_cfg=init_cfg)
         if appearance_encoder is None and sir is None:
             raise ConfigError('SAIR needs an appearance_encoder, a sir, or both')
         if hole_query_ratio is not None and not 0 <= hole_query_ratio <= 1:

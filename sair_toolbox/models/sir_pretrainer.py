@@ -8,7 +8,7 @@ from torch import Tensor
 from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
 
-from .data_preprocessor import stack_masks
+from .data_preprocessor import build_data_preprocessor, stack_masks
 from .sir import SemanticImplicitRepresentation
 
 
@@ -26,9 +26,8 @@ class SIRPretrainer(BaseModel):
 
     def __init__(self, sir: dict, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='InpaintDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
+                         init_cfg=init_cfg)
         self.sir = SemanticImplicitRepresentation(**sir)
         if not self.sir.trainable:
             raise ConfigError('SIRPretrainer needs a trainable SIR head (head set, frozen=False)')

@@ -26,7 +26,8 @@ class ClassLogitFusion(BaseModule):
     ones it was trained with; the text model itself is not kept.
 
     Args:
-        class_names: the L class names.
+        class_names: the L class names, or the name of a registered dataset whose
+            ``METAINFO['classes']`` to use (e.g. ``'CelebAHQDataset'``).
         in_channels: channels of the semantic field (filled in by SAIR); must equal the text
             embedding size (512 for ViT-B-16).
         text_embedder: ``CLIPTextEmbedder`` arguments (``arch``, ``pretrained``, ``model_cfg``,
@@ -38,6 +39,15 @@ class ClassLogitFusion(BaseModule):
         init_cfg: MMEngine init config.
     """
 
+    @staticmethod
+    def _dataset_classes(name: str) -> Sequence[str]:
+        from sair_toolbox.registry import DATASETS
+        dataset_cls = DATASETS.get(name)
+        if dataset_cls is None:
+            raise ConfigError(f'ClassLogitFusion class_names={name!r} is neither a list of class '
+                              'names nor a registered dataset')
+        return list(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
+
     def __init__(self,
                  class_names: Sequence[str],
                  in_channels: Optional[int] = None,
@@ -48,7 +58,9 @@ class ClassLogitFusion(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         from ..text_embedder import CLIPTextEmbedder
-        if isinstance(class_names, str) or not class_names:
+        if isinstance(class_names, str):
+            class_names = self._dataset_classes(class_names)
+        if not class_names:
             raise ConfigError(f'ClassLogitFusion class_names must be a non-empty list, got '
                               f'{class_names!r}')
         if not temperature or temperature <= 0:

@@ -4,6 +4,7 @@ from typing import Optional, Tuple
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from sair_toolbox.utils.errors import ShapeError
 from .coords import make_cell, make_coord
 
 
@@ -60,3 +61,39 @@ class BaseImplicitHead(BaseModule):
         cell = make_cell(size, h * w, b, device=feat.device, dtype=feat.dtype)
         out = self.forward(feat, coord, cell, skip)
         return out.transpose(1, 2).reshape(b, self.out_channels, h, w)
+
+    def check_inputs(self, feat: Tensor, coord: Tensor, cell: Optional[Tensor],
+                     skip: Optional[Tensor], need_cell: bool) -> None:
+        """Raise :class:`ShapeError` (one line) unless the inputs of :meth:`forward` fit.
+
+        Args:
+            feat, coord, cell, skip: the arguments of :meth:`forward`.
+            need_cell: whether this head decodes ``cell``.
+        """
+        name = type(self).__name__
+        if feat.dim() != 4:
+            raise ShapeError(f'{name}: feat must be 4-D (B, C, h, w), got shape '
+                             f'{tuple(feat.shape)}')
+        if feat.shape[1] != self.in_channels:
+            raise ShapeError(f'{name}: feat has {feat.shape[1]} channels, expected '
+                             f'in_channels={self.in_channels}')
+        if coord.dim() != 3 or coord.shape[-1] != 2:
+            raise ShapeError(f'{name}: coord must be (B, Q, 2), got shape {tuple(coord.shape)}')
+        if coord.shape[0] != feat.shape[0]:
+            raise ShapeError(f'{name}: batch mismatch, feat has B={feat.shape[0]} but coord has '
+                             f'B={coord.shape[0]}')
+        if need_cell:
+            if cell is None:
+                raise ShapeError(f'{name}: cell (B, Q, 2) is required (this head decodes the '
+                                 f'cell), got None')
+            if tuple(cell.shape) != tuple(coord.shape):
+                raise ShapeError(f'{name}: cell must have the shape of coord '
+                                 f'{tuple(coord.shape)}, got {tuple(cell.shape)}')
+        if self.global_skip:
+            if skip is None:
+                raise ShapeError(f'{name}: global_skip=True needs skip (B, {self.out_channels}, '
+                                 f"h', w'), got None")
+            if (skip.dim() != 4 or skip.shape[0] != feat.shape[0]
+                    or skip.shape[1] != self.out_channels):
+                raise ShapeError(f"{name}: skip must be (B={feat.shape[0]}, "
+                                 f"{self.out_channels}, h', w'), got {tuple(skip.shape)}")

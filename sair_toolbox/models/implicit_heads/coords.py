@@ -57,6 +57,8 @@ def pixel_index_to_coord(index: Tensor, size: Tuple[int, int]) -> Tensor:
     h, w = size
     y = torch.div(index, w, rounding_mode='floor')
     x = index - y * w
-    cy = -1 + (2 * y.float() + 1) / h
-    cx = -1 + (2 * x.float() + 1) / w
-    return torch.stack([cy, cx], dim=-1)
+    # Look the centres up in make_coord's own tables so that the values are bitwise those of
+    # make_coord (the heads then see relative coordinates of exactly 0 at the grid's centres).
+    cy = make_coord((h, ), device=index.device).view(-1)
+    cx = make_coord((w, ), device=index.device).view(-1)
+    return torch.stack([cy[y], cx[x]], dim=-1)

@@ -1,0 +1,6 @@
+# Two-stage training, stage 2: SAIR with the SIR of stage 1 (sir-pretrain_celebahq.py) loaded and
+# frozen; only the appearance encoder and AIR train (no semantic loss).
+_base_ = ['../sair_celebahq.py']
+sir_checkpoint = 'work_dirs/sir-pretrain_celebahq/iter_312600.pth'  # or --cfg-options sir_checkpoint=...
+model = dict(sir=dict(frozen=True,
+                      init_cfg=dict(type='Pretrained', checkpoint=sir_checkpoint, prefix='sir.')))
