@@ -1,0 +1,141 @@
+"""tools/train.py and tools/test.py as a user runs them: one-line errors, and a full round trip."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from sair_toolbox.utils.errors import ConfigError
+
+from tests.test_engine.tiny_run import (CONFIG, REPO_ROOT, dump_tiny_cfg, missing_data_options,
+                                        subprocess_env)
+
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+
+
+def run(tool, *args, cwd=None):
+    return subprocess.run([sys.executable, tool, *map(str, args)], cwd=cwd or REPO_ROOT,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(proc, tool, *needles):
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f'{tool}: error: '), lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_train_missing_config():
+    proc = run(TRAIN, 'configs/does_not_exist.py')
+    assert_one_line_error(proc, 'train.py', 'configs/does_not_exist.py', 'does not exist')
+
+
+def test_test_missing_checkpoint(tmp_path):
+    proc = run(TEST, CONFIG, tmp_path / 'missing.pth')
+    assert_one_line_error(proc, 'test.py', f'{tmp_path}/missing.pth', 'does not exist')
+
+
+def test_test_missing_config(tmp_path):
+    proc = run(TEST, tmp_path / 'nope.py', tmp_path / 'missing.pth')
+    assert_one_line_error(proc, 'test.py', 'nope.py')
+
+
+def test_train_missing_data_root(tmp_path):
+    missing = tmp_path / 'no_data_here'
+    config = dump_tiny_cfg(tmp_path / 'cfg.py', tmp_path / 'work')
+    options = [f'{k}={v}' for k, v in missing_data_options(missing).items()]
+    proc = run(TRAIN, config, '--cfg-options', *options)
+    assert_one_line_error(proc, 'train.py', str(missing))
+
+
+def test_train_resume_missing_checkpoint(tmp_path):
+    proc = run(TRAIN, CONFIG, '--work-dir', tmp_path, '--resume', tmp_path / 'gone.pth')
+    assert_one_line_error(proc, 'train.py', 'gone.pth')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='AmpOptimWrapper runs where CUDA is')
+def test_amp_without_cuda_is_one_line(tmp_path):
+    proc = run(TRAIN, CONFIG, '--work-dir', tmp_path, '--amp')
+    assert_one_line_error(proc, 'train.py', 'needs CUDA')
+
+
+class Pickled:
+    """Not on the weights-only allow-list."""
+
+
+def test_test_refuses_checkpoint_with_arbitrary_object(tmp_path):
+    bad = tmp_path / 'bad.pth'
+    torch.save(dict(state_dict={}, meta={}, payload=Pickled()), bad)
+    proc = run(TEST, dump_tiny_cfg(tmp_path / 'cfg.py', tmp_path / 'work'), bad)
+    assert_one_line_error(proc, 'test.py', 'bad.pth', 'refused', 'Pickled')
+
+
+def test_train_resume_then_test_round_trip(tmp_path):
+    work_dir = tmp_path / 'work'
+    config = dump_tiny_cfg(tmp_path / 'tiny.py', work_dir,
+                           **{'train_cfg.max_iters': 2})
+    proc = run(TRAIN, config, '--work-dir', work_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert osp.isfile(work_dir / 'iter_2.pth')
+
+    # Continue the finished run to 4 iterations with `--resume` (auto: latest in the work dir).
+    proc = run(TRAIN, config, '--work-dir', work_dir, '--resume',
+               '--cfg-options', 'train_cfg.max_iters=4')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = torch.load(work_dir / 'iter_4.pth', weights_only=False)  # our own file
+    assert ckpt['meta']['iter'] == 4
+
+    out = tmp_path / 'results' / 'metrics.json'
+    out.parent.mkdir()
+    proc = run(TEST, config, work_dir / 'iter_4.pth', '--work-dir', work_dir, '--out', out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'All' in proc.stdout and 'PSNR' in proc.stdout
+    doc = json.loads(out.read_text())
+    assert doc['checkpoint'].endswith('iter_4.pth') and doc['config'] == config
+    assert doc['metrics']['all/count'] > 0
+    assert osp.isfile(out.with_suffix('.csv'))
+
+
+def load_tool(path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'tool_{osp.basename(path)[:-3]}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_options_shape_the_config(tmp_path):
+    train = load_tool(TRAIN)
+    cfg = train.build_train_cfg(train.parse_args([CONFIG]))
+    stem = osp.splitext(osp.basename(CONFIG))[0]
+    assert cfg.work_dir == f'./work_dirs/{stem}' and not cfg.resume and cfg.launcher == 'none'
+
+    ckpt = tmp_path / 'iter_2.pth'
+    ckpt.write_bytes(b'')
+    cfg = train.build_train_cfg(train.parse_args(
+        [CONFIG, '--work-dir', str(tmp_path), '--resume', str(ckpt), '--seed', '7',
+         '--auto-scale-lr', '--cfg-options', 'train_cfg.max_iters=3',
+         'auto_scale_lr.base_batch_size=16']))
+    assert (cfg.work_dir, cfg.resume, cfg.load_from) == (str(tmp_path), True, str(ckpt))
+    assert cfg.randomness.seed == 7 and cfg.auto_scale_lr.enable is True
+    assert cfg.train_cfg.max_iters == 3
+
+    cfg = train.build_train_cfg(train.parse_args([CONFIG, '--resume']))
+    assert cfg.resume is True and cfg.load_from is None  # auto: latest in the work dir
+
+    with pytest.raises(ConfigError, match='auto_scale_lr.base_batch_size'):
+        train.build_train_cfg(train.parse_args(
+            [CONFIG, '--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None']))
+
+
+def test_test_options_shape_the_config(tmp_path):
+    test = load_tool(TEST)
+    ckpt = tmp_path / 'x.pth'
+    ckpt.write_bytes(b'')
+    cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--work-dir', str(tmp_path)]))
+    assert (cfg.load_from, cfg.resume, cfg.work_dir) == (str(ckpt), False, str(tmp_path))

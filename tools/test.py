@@ -1,0 +1,105 @@
+"""Evaluate a checkpoint on the config's test set and report the metrics per mask-ratio bin.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json]
+                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+Rank 0 prints the table and writes ``--out`` (JSON, plus a CSV beside it); without ``--out`` the
+results go to ``<work_dir>/<timestamp>/results.json``. Multi-process:
+``bash tools/dist_test.sh CONFIG CHECKPOINT N [args]``. User errors print one line, exit status 2.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
+_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, cli_main  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a sair-toolbox checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for logs and results '
+                        '(default: the config\'s work_dir, else ./work_dirs/<config name>)')
+    parser.add_argument('--out', help='results file (.json; a .csv is written beside it)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+        help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_test_cfg(args: argparse.Namespace) -> Config:
+    """The config that ``main`` tests with, after all command-line overrides."""
+    if not osp.isfile(args.config):
+        raise ConfigError(f'config file {args.config} does not exist')
+    if not osp.isfile(args.checkpoint):
+        raise WeightsNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.setdefault('default_scope', 'sair_toolbox')
+    for key in ('test_dataloader', 'test_evaluator'):
+        if cfg.get(key) is None:
+            raise ConfigError(f'config {args.config} has no {key}')
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    return cfg
+
+
+@cli_main
+def main(argv=None) -> dict:
+    """Test; returns the metrics dict (every rank)."""
+    args = parse_args(argv)
+    cfg = build_test_cfg(args)
+
+    from mmengine.dist import is_main_process
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
+                                               checkpoint_errors)
+    from sair_toolbox.utils.dist import setup_cpu_distributed, shutdown_distributed
+    from sair_toolbox.utils.setup_env import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    allow_mmengine_checkpoint_globals()
+    setup_cpu_distributed(cfg, args.launcher)
+
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        with checkpoint_errors(args.checkpoint):
+            metrics = runner.test()
+        main_process = is_main_process()
+    finally:
+        shutdown_distributed()
+
+    if main_process:
+        from sair_toolbox.evaluation.results_table import format_table, write_results
+        name = osp.splitext(osp.basename(args.config))[0]
+        print(format_table(metrics, title=f'{name} @ {osp.basename(args.checkpoint)}'))
+        out = args.out or osp.join(runner.log_dir, 'results.json')
+        write_results(metrics, out, config=args.config, checkpoint=args.checkpoint)
+        print(f'results written to {out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

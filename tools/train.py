@@ -1,0 +1,158 @@
+"""Train a model from a config with MMEngine's Runner.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT|auto]] [--amp] [--seed N]
+                          [--auto-scale-lr] [--cfg-options k=v ...]
+                          [--launcher none|pytorch|slurm|mpi]
+
+Multi-process: ``bash tools/dist_train.sh CONFIG N [args]`` (torchrun; gloo on CPU machines).
+User errors (missing config, data, weights, checkpoint) print one line and exit with status 2;
+``SAIR_DEBUG=1`` shows the traceback. Exact resumption needs a fixed ``randomness.seed`` (the
+samplers are seeded before the checkpoint is read) and ``RNGStateHook`` in ``custom_hooks``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
+_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, cli_main  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a sair-toolbox model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='directory for logs and checkpoints '
+                        '(default: the config\'s work_dir, else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto', metavar='CKPT|auto',
+        help='resume from a checkpoint; without a value (or "auto") from the latest checkpoint '
+        'in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (AmpOptimWrapper; needs CUDA)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr linearly with the total batch size '
+                        '(auto_scale_lr.base_batch_size of the config)')
+    parser.add_argument('--seed', type=int, help='random seed (overrides randomness.seed)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+        help='override config entries, e.g. train_cfg.max_iters=100 '
+        'train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def load_config(path: str, cfg_options=None) -> Config:
+    """``Config.fromfile`` with a one-line error for a missing file, then ``--cfg-options``."""
+    if not osp.isfile(path):
+        raise ConfigError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.setdefault('default_scope', 'sair_toolbox')
+    return cfg
+
+
+def default_work_dir(cfg: Config, config_path: str, work_dir=None) -> str:
+    """``--work-dir``, else the config's ``work_dir``, else ``./work_dirs/<config stem>``."""
+    if work_dir is not None:
+        return work_dir
+    if cfg.get('work_dir') is not None:
+        return cfg.work_dir
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def check_amp(cfg: Config, enable: bool) -> None:
+    """Switch to ``AmpOptimWrapper`` for ``--amp``; fail in one line where it cannot run.
+
+    MMEngine 0.10's ``AmpOptimWrapper`` asserts that CUDA (or NPU/MLU/MUSA) is available and
+    uses ``torch.cuda.amp``'s GradScaler, so CPU (bfloat16) autocast is not possible with it.
+    """
+    import torch
+    optim_wrapper = cfg.get('optim_wrapper')
+    if enable:
+        if optim_wrapper is None:
+            raise ConfigError('--amp needs an optim_wrapper in the config')
+        if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            print('train.py: --amp: the config already uses AmpOptimWrapper', file=sys.stderr)
+        else:
+            optim_wrapper.type = 'AmpOptimWrapper'
+            optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if (optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper'
+            and not torch.cuda.is_available()):
+        raise ConfigError(
+            'mixed precision (--amp / AmpOptimWrapper) needs CUDA: MMEngine\'s AmpOptimWrapper '
+            'does not support CPU autocast; train without --amp on this machine')
+
+
+def build_train_cfg(args: argparse.Namespace) -> Config:
+    """The config that ``main`` trains with, after all command-line overrides."""
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    check_amp(cfg, args.amp)
+    if args.auto_scale_lr:
+        scale = cfg.get('auto_scale_lr')
+        if not scale or 'base_batch_size' not in scale:
+            raise ConfigError(f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                              f'{args.config}')
+        scale.enable = True
+    if args.seed is not None:
+        randomness = dict(cfg.get('randomness') or {})
+        randomness['seed'] = args.seed
+        cfg.randomness = randomness
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise WeightsNotFoundError(f'checkpoint {args.resume} does not exist (--resume)')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    elif (cfg.get('load_from') and '://' not in str(cfg.load_from)
+          and not osp.isfile(cfg.load_from)):
+        raise WeightsNotFoundError(f'checkpoint {cfg.load_from} does not exist (load_from)')
+    return cfg
+
+
+@cli_main
+def main(argv=None):
+    """Train; returns the Runner (for scripts that inspect it afterwards)."""
+    args = parse_args(argv)
+    cfg = build_train_cfg(args)
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
+                                               checkpoint_errors)
+    from sair_toolbox.utils.dist import setup_cpu_distributed, shutdown_distributed
+    from sair_toolbox.utils.setup_env import register_all_modules
+
+    # The Runner sets the default scope from cfg.default_scope.
+    register_all_modules(init_default_scope=False)
+    allow_mmengine_checkpoint_globals()
+    setup_cpu_distributed(cfg, args.launcher)
+
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        with checkpoint_errors(cfg.get('load_from') or cfg.work_dir):
+            runner.train()
+    finally:
+        shutdown_distributed()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
