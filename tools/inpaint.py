@@ -100,10 +100,11 @@ def build_model(config: str, checkpoint: str, device: str):
 
     from sair_toolbox.registry import MODELS
     from sair_toolbox.utils.checkpoint import load_state_dict_safely
-    from sair_toolbox.utils.setup_env import register_all_modules
+    from sair_toolbox.utils.setup_env import register_all_modules, tune_cpu_allocator
     if not osp.isfile(config):
         raise ConfigError(f'config {config} does not exist')
     register_all_modules()
+    tune_cpu_allocator()
     cfg = Config.fromfile(config)
     model = MODELS.build(cfg.model)
     if not hasattr(model, 'inpaint'):

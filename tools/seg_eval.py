@@ -80,7 +80,9 @@ def main(argv=None) -> dict:
     from sair_toolbox.registry import MODELS
     from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
                                                checkpoint_errors)
+    from sair_toolbox.utils.setup_env import tune_cpu_allocator
 
+    tune_cpu_allocator()
     init_default_scope(cfg.get('default_scope', 'sair_toolbox'))
     allow_mmengine_checkpoint_globals()
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -77,9 +77,10 @@ def main(argv=None) -> dict:
     from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
                                                checkpoint_errors)
     from sair_toolbox.utils.dist import setup_cpu_distributed, shutdown_distributed
-    from sair_toolbox.utils.setup_env import register_all_modules
+    from sair_toolbox.utils.setup_env import register_all_modules, tune_cpu_allocator
 
     register_all_modules(init_default_scope=False)
+    tune_cpu_allocator()
     allow_mmengine_checkpoint_globals()
     setup_cpu_distributed(cfg, args.launcher)
 
