@@ -2,6 +2,12 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json]
                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+    python tools/test.py CONFIG CHECKPOINT --img-dir photos/ [--mask-dir masks/]
+
+``--img-dir`` evaluates any folder of images instead of the config's test set: resized (shorter
+side) and centre-cropped to ``--img-size`` (default: the config's ``img_size``), each with the
+mask of the same file name from ``--mask-dir`` or, without it, a procedural mask fixed by the
+image's index (bin i % 3).
 
 Rank 0 prints the table and writes ``--out`` (JSON, plus a CSV beside it); without ``--out`` the
 results go to ``<work_dir>/<timestamp>/results.json``. Multi-process:
@@ -32,6 +38,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument('--img-dir', help='evaluate this folder of images instead')
+    parser.add_argument('--mask-dir', help='masks for --img-dir, paired by file name')
+    parser.add_argument('--img-size', type=int, help='evaluation size for --img-dir '
+                        '(default: the config\'s img_size, else 256)')
+    parser.add_argument('--mask-polarity', default='white_is_hole',
+                        choices=['white_is_hole', 'black_is_hole'],
+                        help='which colour of the --mask-dir files is the hole')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
@@ -39,6 +52,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def use_image_folder(cfg: Config, img_dir: str, mask_dir=None, img_size=None,
+                     polarity: str = 'white_is_hole') -> None:
+    """Point ``cfg.test_dataloader`` at a folder of images (and optionally paired masks)."""
+    for folder, flag in ((img_dir, '--img-dir'), (mask_dir, '--mask-dir')):
+        if folder is not None and not osp.isdir(folder):
+            raise ConfigError(f'{flag} {folder} is not a folder')
+    size = img_size or cfg.get('img_size', 256)
+    bins = cfg.get('mask_bins', [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6)])
+    # A paired mask is loaded before the geometric transforms so that it stays aligned.
+    mask = (dict(type='LoadMask', polarity=polarity) if mask_dir else None)
+    pipeline = [dict(type='LoadImage')] + ([mask] if mask else []) + [
+        dict(type='Resize', size=size, keep_ratio=True, interpolation='bicubic'),
+        dict(type='CenterCrop', size=size)
+    ] + ([] if mask else [dict(type='GenerateMask', bins=bins)]) + [
+        dict(type='PackInpaintInputs', bins=bins)
+    ]
+    dataset = dict(type='ImageFolderDataset', data_root=img_dir, mask_dir=mask_dir,
+                   test_mode=True, mask_seed=cfg.get('mask_seed', 0), pipeline=pipeline)
+    loader = cfg.get('test_dataloader') or {}
+    cfg.test_dataloader = dict(
+        batch_size=loader.get('batch_size', 8), num_workers=loader.get('num_workers', 2),
+        persistent_workers=False, drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False), dataset=dataset)
 
 
 def build_test_cfg(args: argparse.Namespace) -> Config:
@@ -51,6 +89,10 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.setdefault('default_scope', 'sair_toolbox')
+    if args.mask_dir and not args.img_dir:
+        raise ConfigError('--mask-dir needs --img-dir')
+    if args.img_dir:
+        use_image_folder(cfg, args.img_dir, args.mask_dir, args.img_size, args.mask_polarity)
     for key in ('test_dataloader', 'test_evaluator'):
         if cfg.get(key) is None:
             raise ConfigError(f'config {args.config} has no {key}')

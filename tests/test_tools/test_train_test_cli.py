@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from sair_toolbox.utils.checkpoint import load_checkpoint_safely
 from sair_toolbox.utils.errors import ConfigError
 
 from tests.test_engine.tiny_run import (CONFIG, REPO_ROOT, dump_tiny_cfg, missing_data_options,
@@ -87,7 +88,7 @@ def test_train_resume_then_test_round_trip(tmp_path):
     proc = run(TRAIN, config, '--work-dir', work_dir, '--resume',
                '--cfg-options', 'train_cfg.max_iters=4')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ckpt = torch.load(work_dir / 'iter_4.pth', weights_only=False)  # our own file
+    ckpt = load_checkpoint_safely(str(work_dir / 'iter_4.pth'))
     assert ckpt['meta']['iter'] == 4
 
     out = tmp_path / 'results' / 'metrics.json'
