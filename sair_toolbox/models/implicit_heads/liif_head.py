@@ -1,4 +1,4 @@
-"""LIIF: local implicit image function (Chen et al., CVPR 2021), used for SIR (Eq. 4) and AIR (Eq. 5)."""
+"""LIIF: local implicit image function (Chen et al., CVPR 2021), for SIR (Eq. 4) and AIR (Eq. 5)."""
 from typing import Optional, Sequence
 
 import torch
@@ -114,7 +114,9 @@ class LIIFHead(BaseImplicitHead):
         # The rest of the first layer acts on [rel_coord, rel_cell] (2 or 4 inputs per row).
         w_aux = first.weight[:, n_feat:].t()
         proj = F.conv2d(feat, w_feat, first.bias, padding=self.kernel_size // 2)
-        table = proj.permute(0, 2, 3, 1).reshape(b, h * w, width)
+        # One row per cell, contiguous (a plain reshape of the permuted NCHW result would be a
+        # column-major view, and every gather of a row would then be strided).
+        table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, width)
         scale = torch.tensor([h, w], dtype=feat.dtype, device=feat.device)
 
         def chunk_fn(tab: Tensor, crd: Tensor, cll: Optional[Tensor],

@@ -102,7 +102,8 @@ class LTEHead(BaseImplicitHead):
         weight = torch.cat([self.coef.weight, self.freq.weight], dim=0)
         bias = torch.cat([self.coef.bias, self.freq.bias], dim=0)
         table = F.conv2d(feat, weight, bias, padding=1)
-        table = table.permute(0, 2, 3, 1).reshape(b, h * w, 2 * hid)
+        # Contiguous rows (a reshape of the permuted result would be a column-major view).
+        table = table.permute(0, 2, 3, 1).contiguous().view(b, h * w, 2 * hid)
         scale = torch.tensor([h, w], dtype=feat.dtype, device=feat.device)
 
         def chunk_fn(tab: Tensor, crd: Tensor, cll: Tensor, offset: Optional[Tensor]) -> Tensor:
@@ -110,10 +111,11 @@ class LTEHead(BaseImplicitHead):
             phase = F.linear(cll * scale, self.phase.weight)
 
             def hidden_fn(index: Tensor, rel: Tensor, query: Optional[Tensor]) -> Tensor:
-                rows = tab.index_select(0, index)
-                coef = rows[:, :hid]
+                # Two gathers of half-width rows: each result stays below glibc's mmap threshold
+                # (32 MiB) at the default chunk, so its pages are reused instead of re-faulted.
+                coef = tab[:, :hid].index_select(0, index)
                 # LTE splits freq into (y, x) pairs: channel 2k goes with r_y, 2k + 1 with r_x.
-                freq = rows[:, hid:].view(-1, hid // 2, 2)
+                freq = tab[:, hid:].index_select(0, index).view(-1, hid // 2, 2)
                 x = torch.addcmul(freq[..., 0] * rel[:, :1], freq[..., 1], rel[:, 1:])
                 x = add_query_term_(x, phase, query).mul_(math.pi)
                 inp = coef * torch.cat([torch.cos(x), torch.sin(x)], dim=-1)
