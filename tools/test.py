@@ -113,21 +113,13 @@ def main(argv=None) -> dict:
     cfg = build_test_cfg(args)
 
     from mmengine.dist import is_main_process
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
 
-    from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
-                                               checkpoint_errors)
-    from sair_toolbox.utils.dist import setup_cpu_distributed, shutdown_distributed
-    from sair_toolbox.utils.setup_env import register_all_modules, tune_cpu_allocator
-
-    register_all_modules(init_default_scope=False)
-    tune_cpu_allocator()
-    allow_mmengine_checkpoint_globals()
-    setup_cpu_distributed(cfg, args.launcher)
+    from sair_toolbox.utils.checkpoint import checkpoint_errors
+    from sair_toolbox.utils.dist import shutdown_distributed
+    from sair_toolbox.utils.setup_env import build_runner
 
     try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner = build_runner(cfg, args.launcher)
         with checkpoint_errors(args.checkpoint):
             metrics = runner.test()
         main_process = is_main_process()

@@ -132,22 +132,12 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_train_cfg(args)
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
-                                               checkpoint_errors)
-    from sair_toolbox.utils.dist import setup_cpu_distributed, shutdown_distributed
-    from sair_toolbox.utils.setup_env import register_all_modules, tune_cpu_allocator
-
-    # The Runner sets the default scope from cfg.default_scope.
-    register_all_modules(init_default_scope=False)
-    tune_cpu_allocator()
-    allow_mmengine_checkpoint_globals()
-    setup_cpu_distributed(cfg, args.launcher)
+    from sair_toolbox.utils.checkpoint import checkpoint_errors
+    from sair_toolbox.utils.dist import shutdown_distributed
+    from sair_toolbox.utils.setup_env import build_runner
 
     try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner = build_runner(cfg, args.launcher)
         with checkpoint_errors(cfg.get('load_from') or cfg.work_dir):
             runner.train()
     finally:

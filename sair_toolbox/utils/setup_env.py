@@ -54,3 +54,30 @@ def tune_cpu_allocator() -> bool:
             libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     except (OSError, AttributeError):
         return False
+
+
+def build_runner(cfg, launcher: str = 'none'):
+    """Prepare this process and build the MMEngine Runner of ``cfg`` (what the tools share).
+
+    Registers every module (and the safe checkpoint globals), keeps freed memory in the process,
+    and on CPU-only machines initialises a gloo process group itself for ``launcher != 'none'``
+    (see :func:`sair_toolbox.utils.dist.setup_cpu_distributed`). Call
+    :func:`sair_toolbox.utils.dist.shutdown_distributed` when done.
+
+    Args:
+        cfg (mmengine.Config): the full config.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        mmengine.runner.Runner
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from sair_toolbox.utils.dist import setup_cpu_distributed
+
+    # The Runner sets the default scope from cfg.default_scope.
+    register_all_modules(init_default_scope=False)
+    tune_cpu_allocator()
+    setup_cpu_distributed(cfg, launcher)
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
