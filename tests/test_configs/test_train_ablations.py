@@ -4,6 +4,7 @@ import glob
 import importlib.util
 import os
 import os.path as osp
+import uuid
 import warnings
 
 import pytest
@@ -32,6 +33,9 @@ def _tiny_config(path, tmp_path, data_root, name='cfg.py', **extra):
     cfg.model = shrink(cfg.model.to_dict())
     cfg.merge_from_dict(demo_data_options(tmp_path / 'work', data_root))
     cfg.merge_from_dict(dict(log_level='WARNING', **extra))
+    # Runners of one process share their MessageHub by experiment name, which defaults to the
+    # config name + a timestamp in seconds: make it unique so runs do not see each other's logs.
+    cfg.experiment_name = f'{osp.splitext(osp.basename(path))[0]}_{uuid.uuid4().hex[:12]}'
     os.makedirs(tmp_path, exist_ok=True)
     out = tmp_path / name
     cfg.dump(str(out))
