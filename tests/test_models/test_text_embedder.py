@@ -10,25 +10,15 @@ from sair_toolbox.models.semantic_encoders.maskclip import MaskCLIPEncoder
 from sair_toolbox.models.text_embedder import DEFAULT_TEMPLATES, CLIPTextEmbedder
 from sair_toolbox.utils.errors import ConfigError
 
-TINY = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=16),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=4, layers=2),
-)
+from tests.tiny_clip import TINY_CLIP, save_tiny_clip
+
+TINY = TINY_CLIP
 NAMES = ['hair', 'skin', 'left eye']
 
 
 @pytest.fixture(scope='module')
 def tiny_ckpt(tmp_path_factory):
-    from open_clip.model import CLIP
-    model = CLIP(**copy.deepcopy(TINY))
-    gen = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    path = tmp_path_factory.mktemp('clip') / 'tiny_clip.bin'
-    torch.save(model.state_dict(), path)
-    return str(path), model.eval()
+    return save_tiny_clip(tmp_path_factory.mktemp('clip'), seed=3)
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,6 @@ The toy model reads each pixel's class from the image and emits the CLIP text em
 class as its feature; "without SIR" it sees the masked image (the hole reads as class 0), "with
 SIR" it completes the hole perfectly. So the tool must report mIoU 1 with SIR, and less without.
 """
-import copy
 import importlib.util
 import json
 import os.path as osp
@@ -15,6 +14,8 @@ from mmengine.model import BaseDataPreprocessor, BaseModel
 
 from sair_toolbox.registry import DATASETS, MODELS
 from sair_toolbox.structures.inpaint_data_sample import InpaintDataSample
+
+from tests.tiny_clip import save_tiny_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'seg_eval.py')
@@ -87,15 +88,7 @@ class SegEvalToyModel(BaseModel):
 @pytest.fixture(scope='module')
 def tiny_clip(tmp_path_factory):
     pytest.importorskip('open_clip')
-    from open_clip.model import CLIP
-    model = CLIP(**copy.deepcopy(TINY_CLIP))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    path = tmp_path_factory.mktemp('clip') / 'tiny_clip.bin'
-    torch.save(model.state_dict(), path)
-    return str(path)
+    return save_tiny_clip(tmp_path_factory.mktemp('clip'), seed=0, model_cfg=TINY_CLIP)[0]
 
 
 def _write_config(tmp_path, clip_path):

@@ -1,5 +1,4 @@
 """Semantic fusions: ConcatFusion (paper default) and ClassLogitFusion (authors' release option)."""
-import copy
 import math
 
 import pytest
@@ -12,25 +11,15 @@ from sair_toolbox.models.text_embedder import CLIPTextEmbedder
 from sair_toolbox.registry import SEMANTIC_FUSIONS
 from sair_toolbox.utils.errors import ConfigError, ShapeError
 
-TINY = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=16),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=4, layers=2),
-)
+from tests.tiny_clip import TINY_CLIP, save_tiny_clip
+
+TINY = TINY_CLIP
 NAMES = ['sky', 'tree', 'road', 'car']
 
 
 @pytest.fixture(scope='module')
 def ckpt(tmp_path_factory):
-    from open_clip.model import CLIP
-    model = CLIP(**copy.deepcopy(TINY))
-    gen = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    path = tmp_path_factory.mktemp('clip') / 'tiny_clip.bin'
-    torch.save(model.state_dict(), path)
-    return str(path)
+    return save_tiny_clip(tmp_path_factory.mktemp('clip'), seed=5)[0]
 
 
 @pytest.fixture(scope='module')

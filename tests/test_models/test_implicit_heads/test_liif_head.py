@@ -31,14 +31,6 @@ ref = _load_reference()
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    # Tiny tensors: one thread avoids OpenMP barrier stalls when the 2 cores are shared.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 C_IN, C_OUT, GRID = 6, 5, (5, 7)
 
 

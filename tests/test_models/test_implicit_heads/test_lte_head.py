@@ -24,15 +24,6 @@ TOL = dict(rtol=1e-5, atol=1e-5)
 C_IN, C_OUT, GRID = 6, 3, (6, 4)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    # Tiny tensors: one thread avoids OpenMP barrier stalls when the 2 cores are shared.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_head(**kw):
     torch.manual_seed(0)
     kw.setdefault('hidden_channels', 16)

@@ -12,12 +12,9 @@ from sair_toolbox.models.semantic_encoders.maskclip import MaskCLIPEncoder
 from sair_toolbox.registry import SEMANTIC_ENCODERS
 from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, one_line
 
-# A tiny open_clip CLIP: 32x32 images, patch 8 (native grid 4x4), 2 blocks, width 64, 4 heads.
-TINY = dict(
-    embed_dim=64,
-    vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=16),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=4, layers=2),
-)
+from tests.tiny_clip import TINY_CLIP, save_tiny_clip
+
+TINY = TINY_CLIP
 OPENAI_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
 OPENAI_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
 
@@ -25,15 +22,8 @@ OPENAI_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
 @pytest.fixture(scope='module')
 def tiny_ckpt(tmp_path_factory):
     """A tiny CLIP state dict with random (non-default) weights saved to disk."""
-    from open_clip.model import CLIP
-    model = CLIP(**copy.deepcopy(TINY))
-    gen = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    path = tmp_path_factory.mktemp('clip') / 'tiny_clip.bin'
-    torch.save(model.state_dict(), path)
-    return str(path), model.state_dict()
+    path, model = save_tiny_clip(tmp_path_factory.mktemp('clip'), seed=7)
+    return path, model.state_dict()
 
 
 @pytest.fixture(scope='module')
