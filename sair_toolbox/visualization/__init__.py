@@ -1,0 +1,8 @@
+"""Pictures of what the models compute: zero-shot class maps, training curves, sample grids.
+
+Heavy imports (matplotlib) happen inside the functions that draw, so importing this package is
+cheap.
+"""
+from .label_maps import colorize_labels, default_palette, zero_shot_label_map
+
+__all__ = ['colorize_labels', 'default_palette', 'zero_shot_label_map']
