@@ -3,6 +3,10 @@
 Heavy imports (matplotlib) happen inside the functions that draw, so importing this package is
 cheap.
 """
+from .curves import load_runs, plot_curves, read_scalars
 from .label_maps import colorize_labels, default_palette, zero_shot_label_map
 
-__all__ = ['colorize_labels', 'default_palette', 'zero_shot_label_map']
+__all__ = [
+    'colorize_labels', 'default_palette', 'zero_shot_label_map', 'load_runs', 'plot_curves',
+    'read_scalars'
+]
