@@ -127,12 +127,26 @@ def load_checkpoint_safely(path: str, map_location: Union[str, torch.device] = '
     Raises:
         WeightsNotFoundError: ``path`` is not a file.
         UnsafeCheckpointError: the file pickles an object outside the allow-list.
+        DataError: the file is empty, truncated, corrupt or not a PyTorch checkpoint.
     """
     if not osp.isfile(path):
         raise WeightsNotFoundError(f'checkpoint {path} does not exist')
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    # torch.save writes a zip archive ('PK'); torch < 1.6 wrote a bare pickle (protocol byte).
+    if not head:
+        raise DataError(f'checkpoint {path} is an empty file')
+    if head != b'PK' and head[:1] != b'\x80':
+        raise DataError(f'checkpoint {path} is not a PyTorch checkpoint (not written by '
+                        f'torch.save; it starts with {head!r})')
     allow_mmengine_checkpoint_globals()
     with checkpoint_errors(path):
-        return torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except (EOFError, RuntimeError, KeyError, ValueError, OSError) as exc:
+            reason = ' '.join(str(exc).split()).split('. ')[0][:200] or type(exc).__name__
+            raise DataError(f'cannot read checkpoint {path}: truncated or corrupt '
+                            f'({reason})') from None
 
 
 def load_state_dict_safely(path: str,

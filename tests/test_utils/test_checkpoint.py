@@ -133,3 +133,28 @@ def test_code_in_a_checkpoint_never_runs(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match='system'):
         load_checkpoint_safely(str(path))
     assert not marker.exists()
+
+
+def _truncated(path):
+    torch.save(dict(state_dict=dict(w=torch.zeros(64))), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize('kind,expect', [
+    ('empty', 'is an empty file'),
+    ('text', 'is not a PyTorch checkpoint'),
+    ('truncated', 'truncated or corrupt'),
+])
+def test_not_a_checkpoint_is_one_line(tmp_path, kind, expect):
+    path = tmp_path / f'{kind}.pth'
+    if kind == 'empty':
+        path.write_bytes(b'')
+    elif kind == 'text':
+        path.write_text('model = dict(type="SAIR")\n')
+    else:
+        _truncated(path)
+    with pytest.raises(SAIRError) as info:
+        load_state_dict_safely(str(path))
+    msg = str(info.value)
+    assert '\n' not in msg and f'{kind}.pth' in msg and expect in msg
