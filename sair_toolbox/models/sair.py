@@ -1,5 +1,5 @@
 """SAIR: semantic-aware implicit representation for inpainting (paper Sec. 4)."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +11,10 @@ from sair_toolbox.registry import (APPEARANCE_ENCODERS, IMPLICIT_HEADS, MODELS,
 from sair_toolbox.utils.errors import ConfigError
 
 from .data_preprocessor import build_data_preprocessor, stack_masks
+from .fusions.concat_fusion import ConcatFusion
+from .implicit_heads.base import ProjectedImplicitHead
 from .implicit_heads.coords import make_cell, pixel_index_to_coord
+from .implicit_heads.fold import folded_projection
 from .sir import SemanticImplicitRepresentation
 
 
@@ -40,13 +43,28 @@ class SAIR(BaseModel):
         num_queries: training queries per image; ``None`` = every pixel.
         hole_query_ratio: expected fraction of the sampled queries that lie in the hole
             (``None`` = uniform over the image).
+        fold_sir: compute AIR's grid projection from SIR's blended hidden activation ``h``
+            instead of ``S = L(h)`` (``L`` the SIR head's last layer), folding ``L`` into AIR's
+            first layer (exact algebra, :func:`~.implicit_heads.fold.folded_projection`; AIR
+            reads 256 instead of 512 semantic channels and ``S`` is not built at full size).
+            ``'auto'`` (default): wherever it applies -- a SIR head and an AIR head that are
+            ``ProjectedImplicitHead`` s (LIIF, LTE), no global skip in the SIR head, no fusion or
+            ``ConcatFusion`` -- else the explicit ``S``; ``True``: the same but a
+            :class:`ConfigError` where it does not apply; ``False``: always the explicit ``S``.
+            A ``field_edit`` passed to :meth:`encode` always uses the explicit ``S``.
         data_preprocessor: defaults to :class:`InpaintDataPreprocessor`.
+
+    Precision: under ``torch.autocast`` (``tools/train.py --amp``, ``tools/test.py --precision``)
+    the encoders, heads and fusions run in the autocast dtype; coordinates, ensemble weights and
+    both losses are float32 (predictions are cast to float32 before the L1), and the outputs of
+    :meth:`render`, :meth:`predict` and :meth:`inpaint` are float32.
     """
 
     def __init__(self, air_head: dict, appearance_encoder: Optional[dict] = None,
                  sir: Optional[dict] = None, fusion: Optional[dict] = None,
                  sem_loss_weight: float = 1.0, num_queries: Optional[int] = None,
                  hole_query_ratio: Optional[float] = None,
+                 fold_sir: Union[bool, str] = 'auto',
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
                          init_cfg=init_cfg)
@@ -74,35 +92,80 @@ class SAIR(BaseModel):
         self.sem_loss_weight = sem_loss_weight
         self.num_queries = num_queries
         self.hole_query_ratio = hole_query_ratio
+        self.fold_sir = self._resolve_fold(fold_sir)
+
+    def _resolve_fold(self, fold_sir: Union[bool, str]) -> bool:
+        """Whether :meth:`encode` folds the SIR's last layer into AIR (see ``fold_sir``)."""
+        if fold_sir not in (True, False, 'auto'):
+            raise ConfigError(f"fold_sir must be True, False or 'auto', got {fold_sir!r}")
+        if fold_sir is False:
+            return False
+        reasons = []
+        if self.sir is None or self.sir.head is None:
+            reasons.append('the model has no SIR head')
+        elif self.sir.last_layer is None:
+            reasons.append(f'SIR head {type(self.sir.head).__name__} is not a '
+                           'ProjectedImplicitHead without global_skip')
+        if not isinstance(self.air_head, ProjectedImplicitHead):
+            reasons.append(f'AIR head {type(self.air_head).__name__} is not a '
+                           'ProjectedImplicitHead')
+        if self.fusion is not None and not isinstance(self.fusion, ConcatFusion):
+            reasons.append(f'fusion {type(self.fusion).__name__} is not linear')
+        if reasons and fold_sir is True:
+            raise ConfigError(f'fold_sir=True does not apply: {"; ".join(reasons)}')
+        return not reasons
 
     # ------------------------------------------------------------------ representation
-    def encode(self, img: Tensor, mask: Tensor) -> Dict[str, Optional[Tensor]]:
+    def encode(self, img: Tensor, mask: Tensor,
+               field_edit: Optional[Callable[[Tensor], Tensor]] = None
+               ) -> Dict[str, Optional[Tensor]]:
         """Build the AIR feature grid of a masked batch.
 
         Args:
             img: (B, 3, H, W) in [0, 1] (unmasked; masked here).
             mask: (B, 1, H, W), 1 = missing.
+            field_edit: optional callable applied to the dense SIR field ``S`` (B, c, H, W)
+                before the fusion and AIR, returning a field of the same shape (e.g. the
+                text-guided fill of :mod:`sair_toolbox.apis.text_guidance`). Needs a SIR.
 
         Returns:
-            dict with ``feat`` (B, C_air, H, W), ``skip`` (B, 3, H, W) the masked image in
-            [-1, 1] (used by heads with a global skip) and ``sem_grid`` (B, c + 1, h, w) or None.
+            dict with ``feat`` (B, C_air, H, W) -- ``None`` when the SIR is folded into AIR,
+            which then gets ``proj``, its grid projection (B, D, H, W), instead --, ``skip``
+            (B, 3, H, W) the masked image in [-1, 1] (used by heads with a global skip) and
+            ``sem_grid`` (B, c + 1, h, w) or None.
         """
+        if field_edit is not None and self.sir is None:
+            raise ConfigError('field_edit needs a model with a semantic branch (sir=None here)')
         img_masked = img * (1 - mask)
         feats, sem_grid = [], None
         if self.appearance_encoder is not None:
             feats.append(self.appearance_encoder(img_masked, mask))
+        skip = (img_masked * 2 - 1) * (1 - mask)
         if self.sir is not None:
             sem_grid = self.sir.encode(img_masked, mask)
+            if self.fold_sir and field_edit is None:
+                hidden = self.sir.hidden_field(sem_grid, img.shape[-2:])
+                parts = [(f, None) for f in feats] + [(hidden, self.sir.last_layer)]
+                proj = folded_projection(self.air_head, parts)
+                return dict(feat=None, proj=proj, skip=skip, sem_grid=sem_grid)
             field = self.sir.field(sem_grid, img.shape[-2:])
+            if field_edit is not None:
+                field = field_edit(field)
             feats.append(self.fusion(field) if self.fusion is not None else field)
         feat = feats[0] if len(feats) == 1 else torch.cat(feats, dim=1)
-        skip = (img_masked * 2 - 1) * (1 - mask)
         return dict(feat=feat, skip=skip, sem_grid=sem_grid)
 
     def render(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
         """Colour at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [0, 1]."""
-        out = self.air_head.query_grid(rep['feat'], tuple(size), skip=rep['skip'])
-        return ((out + 1) / 2).clamp(0, 1)
+        out = self.air_grid(rep, tuple(size))
+        return ((out.float() + 1) / 2).clamp(0, 1)
+
+    def air_grid(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
+        """AIR at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [-1, 1] (in the
+        autocast dtype under autocast)."""
+        if rep.get('proj') is not None:
+            return self.air_head.decode_grid(rep['proj'], size, skip=rep['skip'])
+        return self.air_head.query_grid(rep['feat'], size, skip=rep['skip'])
 
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
@@ -124,19 +187,23 @@ class SAIR(BaseModel):
         target = img * 2 - 1
         size = img.shape[-2:]
         if self.num_queries is None:
-            pred = self.air_head.query_grid(rep['feat'], size, skip=rep['skip'])
-            losses = dict(loss_rec=F.l1_loss(pred, target))
+            pred = self.air_grid(rep, size)
+            losses = dict(loss_rec=F.l1_loss(pred.float(), target))
         else:
             index = self.sample_queries(mask)
             coord = pixel_index_to_coord(index, size).to(img)
             cell = make_cell(size, index.shape[1], img.shape[0], device=img.device,
                              dtype=img.dtype)
-            pred = self.air_head(rep['feat'], coord, cell, skip=rep['skip'])
+            if rep.get('proj') is not None:
+                pred = self.air_head.decode(rep['proj'], coord, cell, skip=rep['skip'])
+            else:
+                pred = self.air_head(rep['feat'], coord, cell, skip=rep['skip'])
             gt = target.flatten(2).gather(2, index.unsqueeze(1).expand(-1, 3, -1))
-            losses = dict(loss_rec=F.l1_loss(pred, gt.transpose(1, 2)))
+            losses = dict(loss_rec=F.l1_loss(pred.float(), gt.transpose(1, 2)))
         if self.sir is not None and self.sir.trainable and self.sem_loss_weight > 0:
             recon = self.sir.reconstruct(rep['sem_grid'])
-            losses['loss_sem'] = self.sem_loss_weight * F.l1_loss(recon, self.sir.target(img))
+            target_sem = self.sir.target(img).float()
+            losses['loss_sem'] = self.sem_loss_weight * F.l1_loss(recon.float(), target_sem)
         return losses
 
     def sample_queries(self, mask: Tensor) -> Tensor:
@@ -170,21 +237,22 @@ class SAIR(BaseModel):
         return list(data_samples)
 
     @torch.no_grad()
-    def inpaint(self, img: Tensor, mask: Tensor,
-                size: Optional[Tuple[int, int]] = None) -> Tensor:
+    def inpaint(self, img: Tensor, mask: Tensor, size: Optional[Tuple[int, int]] = None,
+                field_edit: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
         """Inpaint at any output resolution.
 
         Args:
             img: (B, 3, H, W) in [0, 1].
             mask: (B, 1, H, W), 1 = missing.
             size: output ``(H', W')``; default the input size.
+            field_edit: see :meth:`encode`.
 
         Returns:
             (B, 3, H', W') in [0, 1]: the composite at the input size, the rendered continuous
             representation at any other size (known pixels are not defined there).
         """
         size = tuple(size) if size is not None else tuple(img.shape[-2:])
-        pred = self.render(self.encode(img, mask), size)
+        pred = self.render(self.encode(img, mask, field_edit), size)
         if size == tuple(img.shape[-2:]):
             pred = img * (1 - mask) + pred * mask
         return pred
