@@ -238,6 +238,16 @@ def resize_nearest(arr: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return arr[rows[:, None], cols[None, :]]
 
 
+def pil_to_mask(img: Image.Image, threshold: float = 0.5, polarity: str = 'white_is_hole',
+                path: str = '<mask>') -> np.ndarray:
+    """A decoded PIL image of any mode as a binary mask, float32 ``(H, W)``, 1 = missing.
+
+    The same rules as :func:`load_mask` (grey value, threshold, polarity); ``path`` is used in
+    error messages only.
+    """
+    return binarize_mask(_grey_fraction(img), threshold, polarity, path)
+
+
 def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_hole',
               size: Optional[Sequence[int]] = None) -> np.ndarray:
     """Read a binary mask file: float32 ``(H, W)`` in ``{0, 1}``, **1 = missing**.
@@ -256,8 +266,7 @@ def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_
     Raises:
         DataError: unreadable file, or a bad threshold/polarity.
     """
-    img = _open(path, 'mask')
-    mask = binarize_mask(_grey_fraction(img), threshold, polarity, os.fspath(path))
+    mask = pil_to_mask(_open(path, 'mask'), threshold, polarity, os.fspath(path))
     if size is not None:
         mask = resize_nearest(mask, (size[0], size[1]))
     return mask

@@ -295,19 +295,13 @@ def semantic_encoder_cfg(model_cfg: Mapping[str, Any]) -> Dict[str, Any]:
     return enc
 
 
-def build_text_embeddings(semantic_encoder_cfg: Mapping[str, Any],
-                          class_names: Sequence[str],
-                          device: str = 'cpu') -> torch.Tensor:
-    """CLIP text embeddings of the class names with the semantic encoder's CLIP weights.
+def build_text_embedder(semantic_encoder_cfg: Mapping[str, Any], device: str = 'cpu'):
+    """The :class:`CLIPTextEmbedder` with the semantic encoder's CLIP weights.
 
     Args:
         semantic_encoder_cfg: ``cfg.model.semantic_encoder`` (``arch``, ``pretrained``,
             optional ``model_cfg``, ``cache_dir``, ``templates``).
-        class_names: L names (``dataset.metainfo['classes']``).
         device: where to run the text tower.
-
-    Returns:
-        (L, c) unit-norm float32 on ``device``.
     """
     from sair_toolbox.models.text_embedder import CLIPTextEmbedder
     cfg = dict(semantic_encoder_cfg or {})
@@ -315,5 +309,21 @@ def build_text_embeddings(semantic_encoder_cfg: Mapping[str, Any],
               if cfg.get(k) is not None}
     if 'pretrained' in cfg:  # None = random init (warned), which must not fall back to 'openai'
         kwargs['pretrained'] = cfg['pretrained']
-    embedder = CLIPTextEmbedder(**kwargs).to(device)
+    return CLIPTextEmbedder(**kwargs).to(device)
+
+
+def build_text_embeddings(semantic_encoder_cfg: Mapping[str, Any],
+                          class_names: Sequence[str],
+                          device: str = 'cpu') -> torch.Tensor:
+    """CLIP text embeddings of the class names with the semantic encoder's CLIP weights.
+
+    Args:
+        semantic_encoder_cfg: see :func:`build_text_embedder`.
+        class_names: L names (``dataset.metainfo['classes']``).
+        device: where to run the text tower.
+
+    Returns:
+        (L, c) unit-norm float32 on ``device``.
+    """
+    embedder = build_text_embedder(semantic_encoder_cfg, device)
     return embedder.embed(list(class_names)).to(device)

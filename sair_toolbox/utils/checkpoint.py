@@ -164,7 +164,16 @@ def load_state_dict_safely(path: str,
         WeightsNotFoundError, UnsafeCheckpointError: see :func:`load_checkpoint_safely`.
         DataError: the file holds no state dict.
     """
-    ckpt = load_checkpoint_safely(path, map_location)
+    return state_dict_of(load_checkpoint_safely(path, map_location), path)
+
+
+def state_dict_of(ckpt: Any, path: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The model weights inside a loaded checkpoint (see :func:`load_state_dict_safely`).
+
+    Args:
+        ckpt: what :func:`load_checkpoint_safely` returned.
+        path: the file it came from (for the error message).
+    """
     state: Dict[str, Any] = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(
             isinstance(v, torch.Tensor) for v in state.values()):
