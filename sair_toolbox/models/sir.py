@@ -4,9 +4,12 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from sair_toolbox.registry import IMPLICIT_HEADS, SEMANTIC_ENCODERS
+from sair_toolbox.utils.errors import ConfigError
+
+from .implicit_heads.base import ProjectedImplicitHead
 
 
 class SemanticImplicitRepresentation(BaseModule):
@@ -82,6 +85,23 @@ class SemanticImplicitRepresentation(BaseModule):
         if self.head is None:
             return F.interpolate(z, size=tuple(size), mode='bilinear', align_corners=False)
         return self.head.query_grid(grid, tuple(size), skip=z)
+
+    @property
+    def last_layer(self) -> Optional[nn.Linear]:
+        """The head's last layer when the field is exactly ``last_layer(hidden_field(...))``
+        (a :class:`ProjectedImplicitHead` without global skip), else ``None``."""
+        if isinstance(self.head, ProjectedImplicitHead) and not self.head.global_skip:
+            return self.head.last_layer
+        return None
+
+    def hidden_field(self, grid: Tensor, size: Tuple[int, int]) -> Tensor:
+        """The head's blended last hidden activation at every pixel centre of an ``H x W``
+        grid: (B, D, H, W) with ``field == last_layer(hidden_field)`` per pixel (needs
+        :attr:`last_layer`). What SAIR's fold feeds AIR instead of the field."""
+        if self.last_layer is None:
+            raise ConfigError(f'SIR head {type(self.head).__name__} has no hidden field to fold '
+                              '(needs a LIIFHead/LTEHead without global_skip)')
+        return self.head.decode_grid(self.head.project(grid), tuple(size), hidden=True)
 
     def query(self, grid: Tensor, coord: Tensor, cell: Optional[Tensor] = None) -> Tensor:
         """SIR at arbitrary continuous coordinates: (B, Q, 2) ``(y, x)`` in [-1, 1] -> (B, Q, c)."""

@@ -40,7 +40,8 @@ class SIRPretrainer(BaseModel):
             return pred
         target = self.sir.target(inputs)
         if mode == 'loss':
-            return dict(loss_sem=F.l1_loss(pred, target))
+            # float32 loss also under autocast (where pred and target are low precision).
+            return dict(loss_sem=F.l1_loss(pred.float(), target.float()))
         if mode == 'predict':
             for i, sample in enumerate(data_samples):
                 sample.pred_sem = pred[i]

@@ -1,19 +1,18 @@
 """LIIF: local implicit image function (Chen et al., CVPR 2021), for SIR (Eq. 4) and AIR (Eq. 5)."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from sair_toolbox.registry import IMPLICIT_HEADS
 from sair_toolbox.utils.errors import ConfigError
-from .base import BaseImplicitHead
+from .base import ProjectedImplicitHead
 from .local_ensemble import (apply_middle_layers, blend_hidden, build_mlp, chunked_query,
-                             find_neighbours, linear, rows_of, sample_skip)
+                             coord_dtype, find_neighbours, linear, rows_of, sample_skip)
 
 
 @IMPLICIT_HEADS.register_module()
-class LIIFHead(BaseImplicitHead):
+class LIIFHead(ProjectedImplicitHead):
     """LIIF's ``query_rgb`` over a feature grid, computed with exact algebraic shortcuts.
 
     Semantics are exactly those of the official implementation: the grid is unfolded 3x3 (zero
@@ -86,38 +85,51 @@ class LIIFHead(BaseImplicitHead):
         mlp_in = self.in_channels * self.kernel_size**2 + 2 + (2 if cell_decode else 0)
         self.mlp = build_mlp(mlp_in, hidden_channels, self.out_channels)
 
-    def forward(self, feat: Tensor, coord: Tensor, cell: Optional[Tensor] = None,
-                skip: Optional[Tensor] = None) -> Tensor:
-        """Predict at continuous coordinates.
+    @property
+    def proj_channels(self) -> int:
+        return self.mlp[0].out_features
 
-        Args:
-            feat: (B, C, h, w) feature grid.
-            coord: (B, Q, 2) ``(y, x)`` in ``[-1, 1]`` (``coords.make_coord`` convention).
-            cell: (B, Q, 2) query cell ``(2 / H, 2 / W)``; required when ``cell_decode``.
-            skip: (B, out_channels, h', w'); required when ``global_skip``, else ignored.
+    @property
+    def needs_cell(self) -> bool:
+        return self.cell_decode
 
-        Returns:
-            (B, Q, out_channels).
+    @property
+    def last_layer(self) -> torch.nn.Linear:
+        return self.mlp[-1]
+
+    def projection(self) -> Tuple[Tensor, Tensor]:
+        """The feature part of the first layer as a ``k x k`` conv: ``(weight, bias)``."""
+        first = self.mlp[0]
+        c, k = self.in_channels, self.kernel_size
+        # Unfold order is (C, ky, kx), so the Linear weight reshapes to a conv weight.
+        return first.weight[:, :c * k * k].reshape(-1, c, k, k), first.bias
+
+    def _decode(self, proj: Tensor, coord: Tensor, cell: Optional[Tensor],
+                skip: Optional[Tensor], hidden: bool) -> Tensor:
+        """Everything after the grid convolution (see :class:`ProjectedImplicitHead`).
+
+        Precision: coordinates, cells and ensemble weights in float32 (``coord_dtype``); under
+        autocast the gathered projection, the coordinate/cell part of the first layer and the
+        MLP run in the autocast dtype, the blend in float32 and the output is in the autocast
+        dtype (float32 when the global skip, sampled in float32, is added).
         """
-        self.check_inputs(feat, coord, cell, skip, need_cell=self.cell_decode)
-        b, c, h, w = feat.shape
-        coord = coord.to(feat.dtype)
-        cell = cell.to(feat.dtype) if (self.cell_decode and cell is not None) else None
+        b, _, h, w = proj.shape
+        cdtype = coord_dtype(proj)
+        coord = coord.to(cdtype)
+        cell = cell.to(cdtype) if (self.cell_decode and cell is not None) else None
+        last = None if hidden else self.mlp[-1]
         if coord.shape[1] == 0:
-            return feat.new_zeros(b, 0, self.out_channels)
+            width = self.mlp[-1].in_features if hidden else self.out_channels
+            return proj.new_zeros(b, 0, width)
 
-        first, last = self.mlp[0], self.mlp[-1]
-        n_feat = c * self.kernel_size**2
-        width = first.weight.shape[0]
-        # Feature part of the first layer == a conv over the grid (unfold order is (C, ky, kx)).
-        w_feat = first.weight[:, :n_feat].reshape(width, c, self.kernel_size, self.kernel_size)
+        n_feat = self.in_channels * self.kernel_size**2
         # The rest of the first layer acts on [rel_coord, rel_cell] (2 or 4 inputs per row).
-        w_aux = first.weight[:, n_feat:].t()
-        proj = F.conv2d(feat, w_feat, first.bias, padding=self.kernel_size // 2)
+        w_aux = self.mlp[0].weight[:, n_feat:].t()
         # One row per cell, contiguous (a plain reshape of the permuted NCHW result would be a
         # column-major view, and every gather of a row would then be strided).
-        table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, width)
-        scale = torch.tensor([h, w], dtype=feat.dtype, device=feat.device)
+        table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, -1)
+        w_aux = w_aux.to(table.dtype)
+        scale = torch.tensor([h, w], dtype=cdtype, device=proj.device)
 
         def chunk_fn(tab: Tensor, crd: Tensor, cll: Optional[Tensor],
                      offset: Optional[Tensor]) -> Tensor:
@@ -129,15 +141,16 @@ class LIIFHead(BaseImplicitHead):
                 aux = rel
                 if rel_cell is not None:
                     aux = torch.cat([rel, rows_of(rel_cell, query, k_num)], dim=-1)
-                # Gathered conv projection (bias included) + the coordinate/cell part, in place.
-                pre = tab.index_select(0, index).addmm_(aux, w_aux)
+                # Gathered conv projection (bias included) + the coordinate/cell part, in place
+                # (in the table's dtype: an in-place addmm is not cast by autocast).
+                pre = tab.index_select(0, index).addmm_(aux.to(tab.dtype), w_aux)
                 return apply_middle_layers(self.mlp, torch.relu_(pre))
 
-            hidden = blend_hidden(nbrs, hidden_fn, self.prune_eps)
-            return linear(hidden, last)
+            blended = blend_hidden(nbrs, hidden_fn, self.prune_eps)
+            return blended if last is None else linear(blended, last)
 
         out = chunked_query(chunk_fn, table, coord, cell, self.chunk_size,
                             self.use_checkpoint and self.training)
-        if self.global_skip:
-            out = out + sample_skip(skip.to(out.dtype), coord)
+        if self.global_skip and not hidden:
+            out = out + sample_skip(skip, coord)
         return out

@@ -21,7 +21,14 @@ This module computes the same quantities without ``grid_sample``:
   touches the part of the table that a chunk reads. Inference memory is bounded at any number of
   queries; training memory grows with the stored activations unless ``use_checkpoint`` is set.
 * :func:`linear` runs the MLP layers on oneDNN's fused ``linear + ReLU`` kernel on CPU (about 2x
-  MKL's sgemm on this AMD machine), with an exact GEMM backward, falling back to ``F.linear``.
+  MKL's sgemm on this AMD machine in float32, also the fastest bfloat16 kernel measured), with an
+  exact GEMM backward, falling back to ``F.linear``.
+
+Precision under ``torch.autocast`` (bfloat16 / float16): query coordinates, cells, neighbour
+indices, relative coordinates and area weights are computed in float32 (:func:`coord_dtype`);
+the per-cell tables and the MLP layers run in the autocast dtype; :func:`blend_hidden` blends in
+float32 (low-precision activations times float32 weights) and the global skip is sampled in
+float32.
 """
 import functools
 from typing import Callable, List, NamedTuple, Optional, Tuple
@@ -48,6 +55,13 @@ ROW_BUCKET = 512
 CPU_CHUNK = 4096
 #: Default queries per chunk on accelerators (fewer, larger kernel launches).
 DEVICE_CHUNK = 65536
+
+
+def coord_dtype(feat: Tensor) -> torch.dtype:
+    """dtype of coordinates and ensemble weights for a feature grid: float32, or float64 for a
+    float64 grid (never a low-precision dtype: bfloat16 cannot even tell the pixel centres of a
+    256-pixel axis apart)."""
+    return torch.promote_types(feat.dtype, torch.float32)
 
 
 class Neighbours(NamedTuple):
@@ -279,7 +293,8 @@ def sample_skip(skip: Tensor, coord: Tensor) -> Tensor:
     Returns:
         (B, Q, C), the global skip of LTE (and LIIF with ``global_skip``).
     """
-    out = F.grid_sample(skip, coord.flip(-1).unsqueeze(1), mode='bilinear',
+    # Under autocast grid_sample runs in float32 (the skip is not rounded to bfloat16).
+    out = F.grid_sample(skip, coord.flip(-1).unsqueeze(1).to(skip.dtype), mode='bilinear',
                         padding_mode='border', align_corners=False)
     return out[:, :, 0, :].permute(0, 2, 1)
 
@@ -295,21 +310,34 @@ def build_mlp(in_channels: int, hidden_channels, out_channels: int) -> torch.nn.
     return torch.nn.Sequential(*layers)
 
 
+#: dtypes for which :func:`linear` may use oneDNN's kernel (when the probe agrees).
+MKLDNN_DTYPES = (torch.float32, torch.bfloat16)
+
+
 @functools.lru_cache(maxsize=None)
-def mkldnn_linear_available() -> bool:
-    """Whether oneDNN's fused ``linear (+ ReLU)`` CPU kernel is present and agrees with F.linear.
+def mkldnn_linear_available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether oneDNN's fused ``linear (+ ReLU)`` CPU kernel works in ``dtype`` here.
 
     ``torch.ops.mkldnn._linear_pointwise`` is the kernel PyTorch's compiler uses for CPU linear
-    layers; in eager float32 it runs at about twice the speed of ``F.linear`` (MKL sgemm) here.
-    It is probed once on a tiny input; any failure falls back to ``F.linear``.
+    layers. Measured on this project's 2-core AVX512-BF16 machine (``M x 256 @ 256 x 256``, ReLU):
+    float32 about 2x ``F.linear`` (MKL sgemm); bfloat16 1.3-2x ``F.linear`` and ``addmm`` in
+    bfloat16 and 3-10x ``F.linear`` under autocast (which recasts the float32 weight per call).
+    float16 has no oneDNN kernel on CPUs without AVX512-FP16 and stays on ``F.linear``.
+    Probed once per dtype on a tiny input against ``F.linear`` in float32; any failure falls back.
     """
+    if dtype not in MKLDNN_DTYPES:
+        return False
     try:
+        if dtype == torch.bfloat16 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
         gen = torch.Generator().manual_seed(0)
-        x = torch.randn(5, 8, generator=gen)
-        w = torch.randn(16, 8, generator=gen)
-        b = torch.randn(16, generator=gen)
+        x = torch.randn(5, 8, generator=gen).to(dtype)
+        w = torch.randn(16, 8, generator=gen).to(dtype)
+        b = torch.randn(16, generator=gen).to(dtype)
         y = torch.ops.mkldnn._linear_pointwise(x, w, b, 'relu', [], '')
-        return bool(torch.allclose(y, torch.relu(F.linear(x, w, b)), atol=1e-5))
+        expected = torch.relu(F.linear(x.float(), w.float(), b.float()))
+        tol = 1e-5 if dtype == torch.float32 else 0.1
+        return y.dtype == dtype and bool(torch.allclose(y.float(), expected, atol=tol, rtol=tol))
     except Exception:  # noqa: BLE001 - any missing op / build difference means "not available"
         return False
 
@@ -337,16 +365,29 @@ class _MkldnnLinear(torch.autograd.Function):
         return gx, gw, gb, None
 
 
-def linear(x: Tensor, layer: torch.nn.Linear, relu: bool = False) -> Tensor:
-    """``layer(x)`` (then ReLU when ``relu``) for 2-D ``x``, with oneDNN's kernel on CPU float32.
+def autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    """The dtype that ``torch.autocast`` casts matmuls to on ``device_type``, or None when off."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
 
-    Same function and gradients as ``F.linear`` (+ ``relu``), up to float rounding. Narrow
-    outputs (< 16 features) stay on ``F.linear``, which is faster for them.
+
+def linear(x: Tensor, layer: torch.nn.Linear, relu: bool = False) -> Tensor:
+    """``layer(x)`` (then ReLU when ``relu``) for 2-D ``x``, with oneDNN's kernel on CPU.
+
+    Same function and gradients as ``F.linear`` (+ ``relu``), up to float rounding, also under
+    ``torch.autocast``: there ``x``, the weight and the bias are cast to the autocast dtype first,
+    as autocast does for ``F.linear`` (gradients flow back to the float32 parameters), and the
+    result is in that dtype. oneDNN runs float32 and bfloat16 (see :func:`mkldnn_linear_available`);
+    float16 and narrow outputs (< 16 features, faster on ``F.linear``) use ``F.linear``.
     """
     weight, bias = layer.weight, layer.bias
-    if (x.device.type == 'cpu' and x.dtype == torch.float32 and weight.dtype == torch.float32
-            and weight.shape[0] >= 16 and torch.backends.mkldnn.enabled
-            and mkldnn_linear_available()):
+    dtype = autocast_dtype(x.device.type)
+    if dtype is not None:
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = bias.to(dtype) if bias is not None else None
+    if (x.device.type == 'cpu' and x.dtype == weight.dtype and weight.shape[0] >= 16
+            and torch.backends.mkldnn.enabled and mkldnn_linear_available(x.dtype)):
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
         if needs_grad:

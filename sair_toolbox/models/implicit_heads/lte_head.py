@@ -1,20 +1,19 @@
 """LTE: local texture estimator (Lee & Jin, CVPR 2022), an alternative implicit head."""
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sair_toolbox.registry import IMPLICIT_HEADS
 from sair_toolbox.utils.errors import ConfigError
-from .base import BaseImplicitHead
+from .base import ProjectedImplicitHead
 from .local_ensemble import (add_query_term_, apply_middle_layers, blend_hidden, build_mlp,
-                             chunked_query, find_neighbours, linear, sample_skip)
+                             chunked_query, coord_dtype, find_neighbours, linear, sample_skip)
 
 
 @IMPLICIT_HEADS.register_module()
-class LTEHead(BaseImplicitHead):
+class LTEHead(ProjectedImplicitHead):
     """LTE's ``query_rgb`` over a feature grid, computed with exact algebraic shortcuts.
 
     Semantics are those of the official implementation: amplitude ``coef = Conv3x3(feat)`` and
@@ -77,38 +76,51 @@ class LTEHead(BaseImplicitHead):
         self.phase = nn.Linear(2, self.hidden_channels // 2, bias=False)
         self.mlp = build_mlp(self.hidden_channels, mlp_hidden, self.out_channels)
 
-    def forward(self, feat: Tensor, coord: Tensor, cell: Optional[Tensor] = None,
-                skip: Optional[Tensor] = None) -> Tensor:
-        """Predict at continuous coordinates.
+    @property
+    def proj_channels(self) -> int:
+        return 2 * self.hidden_channels
 
-        Args:
-            feat: (B, C, h, w) feature grid.
-            coord: (B, Q, 2) ``(y, x)`` in ``[-1, 1]`` (``coords.make_coord`` convention).
-            cell: (B, Q, 2) query cell ``(2 / H, 2 / W)`` (always required: it sets the phase).
-            skip: (B, out_channels, h', w'); required when ``global_skip``, else ignored.
+    needs_cell = True
 
-        Returns:
-            (B, Q, out_channels).
-        """
-        self.check_inputs(feat, coord, cell, skip, need_cell=True)
-        b, _, h, w = feat.shape
-        coord = coord.to(feat.dtype)
-        cell = cell.to(feat.dtype)
-        if coord.shape[1] == 0:
-            return feat.new_zeros(b, 0, self.out_channels)
+    @property
+    def last_layer(self) -> nn.Linear:
+        return self.mlp[-1]
 
-        hid = self.hidden_channels
-        # coef and freq in one convolution; rows of the table are [coef | freq] per cell.
+    def projection(self) -> Tuple[Tensor, Tensor]:
+        """``coef`` and ``freq`` as one 3x3 conv: rows of the projection are ``[coef | freq]``."""
         weight = torch.cat([self.coef.weight, self.freq.weight], dim=0)
         bias = torch.cat([self.coef.bias, self.freq.bias], dim=0)
-        table = F.conv2d(feat, weight, bias, padding=1)
+        return weight, bias
+
+    def _decode(self, proj: Tensor, coord: Tensor, cell: Optional[Tensor],
+                skip: Optional[Tensor], hidden: bool) -> Tensor:
+        """Everything after the ``[coef | freq]`` convolution (see ``ProjectedImplicitHead``).
+
+        Precision: coordinates, cells, phase, the sinusoid argument ``x`` and its cos/sin in
+        float32 whatever the autocast dtype (``pi x`` reaches tens of radians, where bfloat16
+        cannot resolve a period); ``coef``/``freq`` gathered in the projection's dtype; the MLP
+        in the autocast dtype; blend and global skip in float32.
+        """
+        b, _, h, w = proj.shape
+        cdtype = coord_dtype(proj)
+        coord = coord.to(cdtype)
+        cell = cell.to(cdtype)
+        last = None if hidden else self.mlp[-1]
+        if coord.shape[1] == 0:
+            width = self.mlp[-1].in_features if hidden else self.out_channels
+            return proj.new_zeros(b, 0, width)
+
+        hid = self.hidden_channels
         # Contiguous rows (a reshape of the permuted result would be a column-major view).
-        table = table.permute(0, 2, 3, 1).contiguous().view(b, h * w, 2 * hid)
-        scale = torch.tensor([h, w], dtype=feat.dtype, device=feat.device)
+        table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, 2 * hid)
+        scale = torch.tensor([h, w], dtype=cdtype, device=proj.device)
+        w_phase = self.phase.weight.to(cdtype)
 
         def chunk_fn(tab: Tensor, crd: Tensor, cll: Tensor, offset: Optional[Tensor]) -> Tensor:
             nbrs = find_neighbours(crd, (h, w), self.local_ensemble, offset)
-            phase = F.linear(cll * scale, self.phase.weight)
+            # The 2-input phase Linear (no bias) elementwise, so that it stays float32.
+            rel_cell = cll * scale
+            phase = torch.addcmul(rel_cell[:, :1] * w_phase[:, 0], rel_cell[:, 1:], w_phase[:, 1])
 
             def hidden_fn(index: Tensor, rel: Tensor, query: Optional[Tensor]) -> Tensor:
                 # Two gathers of half-width rows: each result stays below glibc's mmap threshold
@@ -116,16 +128,17 @@ class LTEHead(BaseImplicitHead):
                 coef = tab[:, :hid].index_select(0, index)
                 # LTE splits freq into (y, x) pairs: channel 2k goes with r_y, 2k + 1 with r_x.
                 freq = tab[:, hid:].index_select(0, index).view(-1, hid // 2, 2)
+                # Low-precision freq times float32 rel promotes: x is float32.
                 x = torch.addcmul(freq[..., 0] * rel[:, :1], freq[..., 1], rel[:, 1:])
                 x = add_query_term_(x, phase, query).mul_(math.pi)
                 inp = coef * torch.cat([torch.cos(x), torch.sin(x)], dim=-1)
                 return apply_middle_layers(self.mlp, linear(inp, self.mlp[0], relu=True))
 
-            hidden = blend_hidden(nbrs, hidden_fn, self.prune_eps)
-            return linear(hidden, self.mlp[-1])
+            blended = blend_hidden(nbrs, hidden_fn, self.prune_eps)
+            return blended if last is None else linear(blended, last)
 
         out = chunked_query(chunk_fn, table, coord, cell, self.chunk_size,
                             self.use_checkpoint and self.training)
-        if self.global_skip:
-            out = out + sample_skip(skip.to(out.dtype), coord)
+        if self.global_skip and not hidden:
+            out = out + sample_skip(skip, coord)
         return out
