@@ -1,0 +1,411 @@
+"""``SAIRInferencer``: inpaint users' images from Python, at any output resolution.
+
+    from sair_toolbox.apis import SAIRInferencer
+    inferencer = SAIRInferencer('configs/sair/sair_demo.py', 'work_dirs/sair_demo/iter_600.pth')
+    result = inferencer('photo.png', 'hole.png', scale=2)
+    result.save('filled.png')                       # result.output: (2H, 2W, 3) uint8 RGB
+    result.colors_sir                               # the SIR field's class map (H, W, 3) uint8
+
+The tool ``tools/inpaint.py`` and the web demo (:mod:`sair_toolbox.apis.web_demo`) are thin
+layers over this class.
+"""
+import os
+import os.path as osp
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from sair_toolbox.utils.errors import ConfigError, DataError
+
+from .inputs import load_pair, output_size
+
+#: The config used when none is given (the embedded demo).
+DEFAULT_CONFIG = 'configs/sair/sair_demo.py'
+#: Where the repository's configs live when the package is an editable install.
+_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@dataclass
+class InpaintResult:
+    """What one inpainting call returns.
+
+    Attributes:
+        output: (H', W', 3) uint8 RGB; at the input size the composite (known pixels kept),
+            at any other size the rendered continuous representation.
+        masked: (H, W, 3) uint8, the masked input ``I * (1 - M)`` the model saw.
+        mask: (H, W) float32 in {0, 1}, 1 = missing.
+        class_names: the L class names of the label maps (None without label maps).
+        labels_masked: (H, W) int64 zero-shot labels of the masked image's semantic features
+            (``Z_sem(I_m)`` resized, "without SIR"), or None.
+        labels_sir: (H, W) int64 zero-shot labels of the field AIR rendered from (the SIR field,
+            steered in the hole when ``text`` was given), or None.
+        colors_masked, colors_sir: (H, W, 3) uint8 colour images of the two label maps.
+        palette: (L, 3) uint8 colours of the classes.
+        text: the text the hole was steered to, or None.
+    """
+    output: np.ndarray
+    masked: np.ndarray
+    mask: np.ndarray
+    class_names: Optional[List[str]] = None
+    labels_masked: Optional[np.ndarray] = None
+    labels_sir: Optional[np.ndarray] = None
+    colors_masked: Optional[np.ndarray] = None
+    colors_sir: Optional[np.ndarray] = None
+    palette: Optional[np.ndarray] = None
+    text: Optional[str] = None
+
+    def save(self, path: str) -> None:
+        """Write :attr:`output` as an image file (format from the extension; folders made)."""
+        from PIL import Image
+        folder = osp.dirname(osp.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        try:
+            Image.fromarray(self.output).save(path)
+        except (ValueError, KeyError) as exc:  # unknown extension
+            raise DataError(f'cannot write {path}: {exc}') from None
+
+
+def resolve_config(config: Optional[str]) -> str:
+    """The config file: as given, or relative to the repository (for the default config)."""
+    config = config or DEFAULT_CONFIG
+    if osp.isfile(config):
+        return config
+    in_repo = osp.join(_REPO_ROOT, config)
+    if not osp.isabs(config) and osp.isfile(in_repo):
+        return in_repo
+    raise ConfigError(f'config {config} does not exist')
+
+
+def resolve_checkpoint(config: str, checkpoint: Optional[str]) -> str:
+    """The given checkpoint, or the last one recorded in ``work_dirs/<config name>``."""
+    if checkpoint:
+        return os.fspath(checkpoint)
+    name = osp.splitext(osp.basename(config))[0]
+    for work_dir in (osp.join('work_dirs', name), osp.join(_REPO_ROOT, 'work_dirs', name)):
+        record = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(record):
+            with open(record) as f:
+                path = f.read().strip()
+            # MMEngine records the path as the training run saw it (maybe relative to its cwd).
+            for candidate in (path, osp.join(work_dir, osp.basename(path))):
+                if osp.isfile(candidate):
+                    return candidate
+            raise ConfigError(f'{record} names {path}, which does not exist; pass --checkpoint')
+    raise ConfigError(f'no checkpoint given and work_dirs/{name}/last_checkpoint does not exist; '
+                      f'train first (python tools/train.py {config}) or pass a checkpoint')
+
+
+def _resolve_device(device: Optional[Union[str, torch.device]]) -> torch.device:
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f'invalid device {device!r}: {exc}') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ConfigError(f'device {device} requested but CUDA is not available; use cpu')
+    return device
+
+
+def _dataset_meta_of_config(cfg) -> Dict[str, Any]:
+    """``classes``/``palette`` of the config's datasets (for checkpoints without dataset_meta)."""
+    from sair_toolbox.registry import DATASETS
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset') or {}
+        meta = dict(dataset.get('metainfo') or {})
+        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+        if cls is not None:
+            meta = {**dict(getattr(cls, 'METAINFO', {}) or {}), **meta}
+        if meta.get('classes'):
+            return meta
+    return {}
+
+
+def _compose(edits: List[Callable]) -> Optional[Callable]:
+    if not edits:
+        return None
+
+    def edit(field):
+        for fn in edits:
+            field = fn(field)
+        return field
+
+    return edit
+
+
+def _as_list(value: Any) -> Optional[list]:
+    return list(value) if isinstance(value, (list, tuple)) else None
+
+
+class SAIRInferencer:
+    """Inpaint images with a trained SAIR model (or any of its ablations).
+
+    Everything cheap is checked in the constructor -- the config and checkpoint files (a file
+    that is not a checkpoint, empty or truncated is one :class:`SAIRError` line), the device
+    and the precision -- and every input is read and checked when called; the model itself is
+    built on first use (or by :attr:`model`).
+
+    Args:
+        config: model config file (default: the demo config).
+        checkpoint: checkpoint file; default: the last one in ``work_dirs/<config name>``.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default CUDA if available.
+        precision: ``'fp32'`` | ``'bf16'`` | ``'fp16'`` (autocast, see
+            :mod:`sair_toolbox.utils.precision`).
+        class_names: names of the label maps' classes; default the checkpoint's
+            ``meta['dataset_meta']['classes']`` (what MMEngine's Runner stores from the training
+            set's metainfo), else the config's dataset classes.
+        palette: (L, 3) RGB colours of the classes; default the dataset meta's palette.
+        threshold: mask binarisation threshold (fraction of white).
+        polarity: ``'white_is_hole'`` (default) | ``'black_is_hole'`` | ``'auto'``.
+        guidance: defaults of the text-guided fill, ``dict(strength=1.0, scale='match_norm')``
+            (see :mod:`sair_toolbox.apis.text_guidance`); the config's ``text_guidance`` dict,
+            if any, comes first, then this argument.
+    """
+
+    def __init__(self, config: Optional[str] = None, checkpoint: Optional[str] = None,
+                 device: Optional[Union[str, torch.device]] = None, precision: str = 'fp32',
+                 class_names: Optional[Sequence[str]] = None,
+                 palette: Optional[Sequence[Sequence[int]]] = None, threshold: float = 0.5,
+                 polarity: str = 'white_is_hole', guidance: Optional[dict] = None):
+        from mmengine.config import Config
+
+        from sair_toolbox.utils.checkpoint import load_checkpoint_safely, state_dict_of
+        from sair_toolbox.utils.precision import check_precision
+        from sair_toolbox.utils.setup_env import register_all_modules
+
+        from .text_guidance import GUIDANCE_SCALES
+        self.config = resolve_config(config)
+        self.checkpoint = resolve_checkpoint(self.config, checkpoint)
+        self.device = _resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        self.threshold = float(threshold)
+        self.polarity = polarity
+        try:
+            self.cfg = Config.fromfile(self.config)
+        except Exception as exc:  # a Python error inside the config file
+            raise ConfigError(f'cannot read config {self.config}: {type(exc).__name__}: '
+                              f'{exc}') from None
+        if self.cfg.get('model') is None:
+            raise ConfigError(f'config {self.config} has no model')
+        ckpt = load_checkpoint_safely(self.checkpoint)
+        self._state = state_dict_of(ckpt, self.checkpoint)
+        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+        dataset_meta = dict((meta or {}).get('dataset_meta') or {})
+        del ckpt
+        register_all_modules()
+        if not dataset_meta.get('classes'):
+            dataset_meta = _dataset_meta_of_config(self.cfg)
+        self.class_names = ([str(n) for n in class_names] if class_names is not None else
+                            [str(n) for n in dataset_meta.get('classes') or []] or None)
+        self.palette = self._palette(palette if palette is not None
+                                     else dataset_meta.get('palette'))
+        self.guidance = dict(strength=1.0, scale='match_norm')
+        self.guidance.update(dict(self.cfg.get('text_guidance') or {}))
+        self.guidance.update(dict(guidance or {}))
+        unknown = set(self.guidance) - {'strength', 'scale'}
+        if unknown or self.guidance['scale'] not in GUIDANCE_SCALES:
+            raise ConfigError(f'text guidance takes strength and scale (one of '
+                              f'{", ".join(GUIDANCE_SCALES)}), got {self.guidance}')
+        self._model = None
+        self._text = None  # (embedder, class embeddings) once built
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lazily built parts
+    def _palette(self, palette) -> Optional[np.ndarray]:
+        from sair_toolbox.visualization import default_palette
+        if not self.class_names:
+            return None
+        num = len(self.class_names)
+        if palette is not None:
+            table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+            if len(table) >= num:
+                return table[:num]
+        return default_palette(num)
+
+    @property
+    def model(self):
+        """The model in eval mode on :attr:`device` (built and loaded on first access)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._build_model()
+        return self._model
+
+    def _build_model(self):
+        from sair_toolbox.registry import MODELS
+        from sair_toolbox.utils.setup_env import tune_cpu_allocator
+        tune_cpu_allocator()
+        model = MODELS.build(self.cfg.model)
+        if not hasattr(model, 'inpaint'):
+            raise ConfigError(f'{self.config} builds {type(model).__name__}, which does not '
+                              'inpaint')
+        missing, unexpected = model.load_state_dict(self._state, strict=False)
+        if missing or unexpected:
+            raise DataError(f'checkpoint {self.checkpoint} does not fit {self.config}: '
+                            f'{len(missing)} missing keys (e.g. {missing[:2]}), '
+                            f'{len(unexpected)} unexpected (e.g. {unexpected[:2]})')
+        self._state = None
+        return model.to(self.device).eval()
+
+    @property
+    def has_semantics(self) -> bool:
+        """Whether the model has a semantic branch (SIR), hence label maps and text guidance."""
+        return getattr(self.model, 'sir', None) is not None
+
+    def _text_side(self):
+        """(CLIPTextEmbedder, (L, c) class embeddings or None), built once; None if the
+        semantic encoder has no text tower (SAM)."""
+        if self._text is None:
+            from sair_toolbox.evaluation.segmentation import (build_text_embedder,
+                                                              semantic_encoder_cfg)
+            try:
+                enc_cfg = semantic_encoder_cfg(self.cfg.model)
+            except ConfigError:
+                self._text = (None, None)
+                return self._text
+            embedder = build_text_embedder(enc_cfg, str(self.device))
+            classes = embedder.embed(self.class_names) if self.class_names else None
+            self._text = (embedder, classes)
+        return self._text
+
+    def text_embedding(self, text: str) -> torch.Tensor:
+        """(c,) embedding of a class name (prompt ensemble) or of a literal prompt."""
+        from .text_guidance import text_embedding_for
+        if not self.has_semantics:
+            raise ConfigError(f'text-guided fill needs a model with SIR; {self.config} has none')
+        embedder, classes = self._text_side()
+        if embedder is None:
+            raise ConfigError(f'text-guided fill needs a CLIP (text-aligned) semantic encoder; '
+                              f'{self.config} has none')
+        return text_embedding_for(embedder, text, self.class_names, classes)
+
+    # ------------------------------------------------------------------ inference
+    def __call__(self, img: Any, mask: Any, **kwargs) -> Union[InpaintResult,
+                                                                 List[InpaintResult]]:
+        """Inpaint one image, or a list of them.
+
+        Args:
+            img: an image (path, numpy array or PIL image; see
+                :func:`sair_toolbox.apis.inputs.to_rgb`) or a list of them.
+            mask: the hole(s), same kinds, 1 = white = missing by default; one mask or one per
+                image.
+            **kwargs: see :meth:`iter`.
+
+        Returns:
+            An :class:`InpaintResult`, or a list of them for a list of images.
+        """
+        imgs = _as_list(img)
+        results = list(self.iter(imgs if imgs is not None else [img],
+                                 mask if imgs is not None else [mask], **kwargs))
+        return results if imgs is not None else results[0]
+
+    def iter(self, imgs: Sequence[Any], masks: Any, scale: Optional[float] = None,
+             size: Optional[Sequence[int]] = None, text: Optional[str] = None,
+             strength: Optional[float] = None, guidance_scale: Optional[str] = None,
+             labels: bool = True, progress: Optional[bool] = None) -> Iterator[InpaintResult]:
+        """Inpaint images one by one (a generator: results are not all kept in memory).
+
+        Every image and mask is read and checked before the first is inpainted (and before the
+        model is built), so a bad file late in a folder fails at once with its path.
+
+        Args:
+            imgs: images (see :meth:`__call__`).
+            masks: one mask for all, or one per image.
+            scale: output size = input size x ``scale`` (default 1).
+            size: output ``(H', W')`` (instead of ``scale``).
+            text: text-guided fill: a class name or a prompt the hole is steered to.
+            strength, guidance_scale: override :attr:`guidance` (see
+                :func:`sair_toolbox.apis.text_guidance.steer_field`).
+            labels: compute the zero-shot label maps (models with SIR and class names).
+            progress: show a progress bar (default: for more than one image).
+
+        Yields:
+            :class:`InpaintResult` per image.
+        """
+        imgs = list(imgs)
+        mask_list = _as_list(masks)
+        if mask_list is None:
+            mask_list = [masks] * len(imgs)
+        if len(mask_list) != len(imgs):
+            raise DataError(f'{len(imgs)} images but {len(mask_list)} masks')
+        if not imgs:
+            raise DataError('no images given')
+        many = len(imgs) > 1
+        checked = []
+        for i, (im, m) in enumerate(zip(imgs, mask_list)):
+            pair = load_pair(im, m, self.threshold, self.polarity, index=i if many else None)
+            output_size(pair[0].shape[:2], scale, size)
+            on_disk = all(isinstance(v, (str, os.PathLike)) for v in (im, m))
+            checked.append(None if on_disk and many else pair)  # re-read later: memory bound
+        steer = None
+        if text is not None and str(text).strip():
+            steer = (self.text_embedding(text), dict(self.guidance))
+            if strength is not None:
+                steer[1]['strength'] = float(strength)
+            if guidance_scale is not None:
+                steer[1]['scale'] = guidance_scale
+        bar = None
+        if progress if progress is not None else many:
+            from mmengine.utils import ProgressBar
+            bar = ProgressBar(len(imgs))
+        for i, (im, m) in enumerate(zip(imgs, mask_list)):
+            rgb, hole = checked[i] or load_pair(im, m, self.threshold, self.polarity, index=i)
+            checked[i] = None
+            result = self.inpaint_array(rgb, hole, output_size(rgb.shape[:2], scale, size),
+                                        steer, labels)
+            result.text = str(text) if steer is not None else None
+            if bar is not None:
+                bar.update()
+            yield result
+
+    @torch.no_grad()
+    def inpaint_array(self, rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int],
+                      steer: Optional[Tuple[torch.Tensor, dict]] = None,
+                      labels: bool = True) -> InpaintResult:
+        """Inpaint one checked pair (see :func:`sair_toolbox.apis.inputs.load_pair`).
+
+        Args:
+            rgb: (H, W, 3) uint8.
+            hole: (H, W) float32 in {0, 1}.
+            size: output ``(H', W')``.
+            steer: ``(text embedding (c,), dict(strength, scale))`` or None.
+            labels: compute the label maps if the model can.
+        """
+        from sair_toolbox.utils.precision import autocast
+
+        from .text_guidance import FieldSteering
+        model = self.model
+        img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+        img = img.float().div(255).to(self.device)
+        mask = torch.from_numpy(np.ascontiguousarray(hole))[None, None].to(self.device)
+        edits, captured = [], {}
+        if steer is not None:
+            edits.append(FieldSteering(steer[0], mask, **steer[1]))
+        text_side = self._text_side() if labels and self.has_semantics and self.class_names \
+            else (None, None)
+        class_embeddings = text_side[1]
+        if class_embeddings is not None:
+            def capture(field):
+                captured['field'] = field
+                return field
+            edits.append(capture)
+        with autocast(self.precision, self.device):
+            out = model.inpaint(img, mask, size=tuple(size), field_edit=_compose(edits))
+            if class_embeddings is not None:
+                captured['masked'] = model.semantic_features(img, mask, use_sir=False)
+        output = (out[0].float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+        masked = (rgb * (1 - hole[..., None])).round().astype(np.uint8)
+        result = InpaintResult(output=np.ascontiguousarray(output), masked=masked, mask=hole)
+        if class_embeddings is not None:
+            from sair_toolbox.visualization import colorize_labels, zero_shot_label_map
+            result.class_names = list(self.class_names)
+            result.palette = self.palette
+            result.labels_masked = zero_shot_label_map(captured['masked'],
+                                                       class_embeddings)[0].cpu().numpy()
+            result.labels_sir = zero_shot_label_map(captured['field'],
+                                                    class_embeddings)[0].cpu().numpy()
+            result.colors_masked = colorize_labels(result.labels_masked, self.palette)
+            result.colors_sir = colorize_labels(result.labels_sir, self.palette)
+        return result
