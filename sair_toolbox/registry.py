@@ -76,3 +76,7 @@ IMPLICIT_HEADS = Registry(
     'implicit head', scope=SCOPE, locations=['sair_toolbox.models.implicit_heads'])
 SEMANTIC_FUSIONS = Registry(
     'semantic fusion', scope=SCOPE, locations=['sair_toolbox.models.fusions'])
+# Providers of local weight files (``pretrained=dict(type=...)`` of the CLIP-based components):
+# each makes sure its file exists (e.g. pretrains the demo CLIP on first use) and returns its path.
+WEIGHTS_PROVIDERS = Registry(
+    'weights provider', scope=SCOPE, locations=['sair_toolbox.models.weights_providers'])

@@ -1,5 +1,6 @@
 """Models: register every component on import (the registries' ``locations`` point here)."""
-from . import appearance_encoders, fusions, implicit_heads, semantic_encoders  # noqa: F401
+from . import (appearance_encoders, fusions, implicit_heads, semantic_encoders,  # noqa: F401
+               weights_providers)
 from .data_preprocessor import InpaintDataPreprocessor
 from .sair import SAIR
 from .sir import SemanticImplicitRepresentation

@@ -15,6 +15,13 @@ Weights are never downloaded. ``pretrained`` is one of
   put it. This is the fail-fast behaviour of ``HF_HUB_OFFLINE=1``, whatever the environment says.
 * a path to a checkpoint file (open_clip state dict, ``.safetensors``, or OpenAI's TorchScript
   ``.pt``) or to a folder holding ``open_clip_pytorch_model.bin`` / ``open_clip_model.safetensors``;
+* a dict naming a registered weights provider (``WEIGHTS_PROVIDERS``), e.g.
+  ``dict(type='DemoCLIPWeights', cache_dir='data/demo_clip')``: the provider makes sure its file
+  exists (it may build it, e.g. pretrain the demo world's CLIP on first use) and returns the local
+  path, which is then loaded like any other file. The provider is given ``arch`` and ``model_cfg``.
+  Weights that do not exist yet but can be produced offline are thus still "a local file" by the
+  time the model reads them, whoever builds the model first (the Runner builds models before
+  datasets);
 * ``None``: random initialisation, with a loud warning. The random init uses a fixed seed, so the
   encoder and the text embedder built from the same config agree (tests, the CPU demo).
 
@@ -31,7 +38,7 @@ import os.path as osp
 import warnings
 import zipfile
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Mapping, Optional, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -122,14 +129,17 @@ def _tag_candidates(tag_cfg: dict, cache_dir: Optional[str]):
 
 
 def resolve_clip_checkpoint(arch: str,
-                            pretrained: Optional[str],
-                            cache_dir: Optional[str] = None) -> Tuple[Optional[str], dict]:
+                            pretrained: Union[None, str, Mapping],
+                            cache_dir: Optional[str] = None,
+                            model_cfg: Optional[dict] = None) -> Tuple[Optional[str], dict]:
     """Find the local weights file for ``pretrained`` without touching the network.
 
     Args:
         arch: open_clip model name (``'ViT-B-16'``).
-        pretrained: an open_clip tag of ``arch``, a file or folder path, or None.
+        pretrained: an open_clip tag of ``arch``, a file or folder path, a weights-provider
+            config (dict with ``type``), or None.
         cache_dir: the cache folder open_clip would have downloaded into (None: its defaults).
+        model_cfg: the custom open_clip config the weights are for (passed to providers).
 
     Returns:
         ``(path, tag_cfg)``: the checkpoint file (None for random init) and the tag's open_clip
@@ -141,9 +151,11 @@ def resolve_clip_checkpoint(arch: str,
     """
     if pretrained is None or pretrained == '':
         return None, {}
+    if isinstance(pretrained, Mapping):
+        return _provided_checkpoint(pretrained, arch, model_cfg, cache_dir), {}
     if not isinstance(pretrained, str):
-        raise ConfigError(
-            f'pretrained must be an open_clip tag, a path or None, got {pretrained!r}')
+        raise ConfigError(f'pretrained must be an open_clip tag, a path, a weights-provider '
+                          f'dict or None, got {pretrained!r}')
     path = osp.expanduser(pretrained)
     if osp.isfile(path):
         return path, {}
@@ -173,6 +185,25 @@ def resolve_clip_checkpoint(arch: str,
         f'open_clip weights for {arch} (pretrained={pretrained!r}) are not on disk and are never '
         f'downloaded here: put {" or ".join(hints)}, or pass '
         f'pretrained=/path/to/open_clip_pytorch_model.bin')
+
+
+def _provided_checkpoint(provider_cfg: Mapping, arch: str, model_cfg: Optional[dict],
+                         cache_dir: Optional[str]) -> str:
+    """The local file a ``WEIGHTS_PROVIDERS`` config names (built by the provider if needed)."""
+    from sair_toolbox.registry import WEIGHTS_PROVIDERS
+    if 'type' not in provider_cfg:
+        raise ConfigError(f'a pretrained dict must name a weights provider with "type", got '
+                          f'{dict(provider_cfg)!r}')
+    try:
+        provider = WEIGHTS_PROVIDERS.build(dict(provider_cfg))
+    except KeyError as exc:
+        raise ConfigError(f'unknown weights provider {provider_cfg["type"]!r} (pretrained='
+                          f'{dict(provider_cfg)!r}): {exc}') from exc
+    path = provider.resolve(arch=arch, model_cfg=model_cfg, cache_dir=cache_dir)
+    if not osp.isfile(path):
+        raise WeightsNotFoundError(f'weights provider {provider_cfg["type"]} returned {path}, '
+                                   'which is not a file')
+    return path
 
 
 def _is_torchscript(path: str) -> bool:
@@ -210,7 +241,8 @@ def load_clip_weights(model: nn.Module, path: str, description: str) -> None:
             from exc
 
 
-def _check_model_cfg(model_cfg: dict) -> dict:
+def check_model_cfg(model_cfg: dict) -> dict:
+    """A validated deep copy of a custom open_clip ``model_cfg`` (one-line errors)."""
     if not isinstance(model_cfg, dict):
         raise ConfigError(f'model_cfg must be a dict, got {type(model_cfg).__name__}')
     missing = [k for k in ('embed_dim', 'vision_cfg', 'text_cfg') if k not in model_cfg]
@@ -218,6 +250,7 @@ def _check_model_cfg(model_cfg: dict) -> dict:
         raise ConfigError(f'model_cfg lacks {", ".join(missing)} (open_clip CLIP arguments: '
                           'embed_dim, vision_cfg, text_cfg[, quick_gelu])')
     cfg = copy.deepcopy(dict(model_cfg))
+    cfg['vision_cfg'], cfg['text_cfg'] = dict(cfg['vision_cfg']), dict(cfg['text_cfg'])
     if cfg['vision_cfg'].get('timm_model_name') or cfg['text_cfg'].get('hf_model_name'):
         raise ConfigError('model_cfg must describe open_clip native towers (no timm_model_name / '
                           'hf_model_name): those may download weights')
@@ -236,8 +269,20 @@ def warn_random_init(owner: str, description: str) -> None:
     print_log(msg, logger='current', level=logging.WARNING)
 
 
+def build_clip_from_cfg(model_cfg: dict, quick_gelu: bool = False) -> nn.Module:
+    """An open_clip ``CLIP`` (or ``CustomTextCLIP``) of a custom ``model_cfg``, default init."""
+    from open_clip.model import CLIP, CustomTextCLIP
+    cfg = check_model_cfg(model_cfg)
+    cfg['quick_gelu'] = bool(cfg.get('quick_gelu', False) or quick_gelu)
+    cls = CustomTextCLIP if cfg.pop('custom_text', False) else CLIP
+    try:
+        return cls(**cfg)
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise ConfigError(f'invalid open_clip model_cfg: {exc}') from exc
+
+
 def create_clip(arch: str = 'ViT-B-16',
-                pretrained: Optional[str] = 'openai',
+                pretrained: Union[None, str, Mapping] = 'openai',
                 model_cfg: Optional[dict] = None,
                 cache_dir: Optional[str] = None,
                 owner: str = 'CLIP') -> Tuple[nn.Module, ClipInfo]:
@@ -246,7 +291,8 @@ def create_clip(arch: str = 'ViT-B-16',
     Args:
         arch: open_clip model name; ignored for the architecture when ``model_cfg`` is given, but
             still the model whose tags ``pretrained`` is looked up in.
-        pretrained: open_clip tag, checkpoint path/folder, or None (random init, warned).
+        pretrained: open_clip tag, checkpoint path/folder, weights-provider dict, or None
+            (random init, warned).
         model_cfg: optional ``dict(embed_dim, vision_cfg, text_cfg[, quick_gelu, custom_text])``
             as open_clip's ``CLIP`` takes, for a custom (e.g. tiny) model.
         cache_dir: open_clip's download cache folder to look in (None: open_clip's defaults).
@@ -256,9 +302,8 @@ def create_clip(arch: str = 'ViT-B-16',
         ``(model, info)``.
     """
     import open_clip
-    from open_clip.model import CLIP, CustomTextCLIP
 
-    checkpoint, tag_cfg = resolve_clip_checkpoint(arch, pretrained, cache_dir)
+    checkpoint, tag_cfg = resolve_clip_checkpoint(arch, pretrained, cache_dir, model_cfg)
     name = arch if model_cfg is None else 'model_cfg'
     description = f'open_clip {name} (pretrained={pretrained!r})'
     # OpenAI's TorchScript files are always QuickGELU models; tags say so in their config.
@@ -268,13 +313,7 @@ def create_clip(arch: str = 'ViT-B-16',
         # A fixed seed makes random init reproducible and identical for the image and text side.
         torch.manual_seed(_RANDOM_INIT_SEED)
         if model_cfg is not None:
-            cfg = _check_model_cfg(model_cfg)
-            cfg['quick_gelu'] = bool(cfg.get('quick_gelu', False) or quick_gelu)
-            cls = CustomTextCLIP if cfg.pop('custom_text', False) else CLIP
-            try:
-                model = cls(**cfg)
-            except (TypeError, ValueError, AssertionError) as exc:
-                raise ConfigError(f'invalid open_clip model_cfg: {exc}') from exc
+            model = build_clip_from_cfg(model_cfg, quick_gelu)
         else:
             if arch not in open_clip.list_models():
                 raise ConfigError(f'unknown open_clip arch {arch!r} (see open_clip.list_models())')
@@ -311,7 +350,7 @@ def get_clip_tokenizer(arch: str,
     import open_clip
     if model_cfg is None:
         return open_clip.get_tokenizer(arch, cache_dir=cache_dir)
-    text_cfg = _check_model_cfg(model_cfg)['text_cfg']
+    text_cfg = check_model_cfg(model_cfg)['text_cfg']
     from open_clip.tokenizer import SimpleTokenizer
     return SimpleTokenizer(context_length=int(text_cfg.get('context_length', 77)),
                            **(text_cfg.get('tokenizer_kwargs') or {}))

@@ -79,15 +79,28 @@ class CLIPTextEmbedder(nn.Module):
         # Frozen: stays in eval mode.
         return super().train(False)
 
-    @torch.no_grad()
     def encode_prompts(self, prompts: Sequence[str]) -> Tensor:
-        """L2-normalised text features of raw prompts: (N, embed_dim) float32."""
+        """L2-normalised text features of raw prompts: (N, embed_dim) float32.
+
+        Differentiable (no ``no_grad`` here): the demo CLIP pretraining trains the text tower
+        through it; :meth:`embed` is the frozen entry point.
+        """
         device = next(self.clip.parameters()).device
         feats = []
         for start in range(0, len(prompts), self.batch_size):
             tokens = self.tokenizer(list(prompts[start:start + self.batch_size])).to(device)
             feats.append(self.clip.encode_text(tokens, normalize=True).float())
         return torch.cat(feats, dim=0)
+
+    def class_embeddings(self, class_names: Sequence[str]) -> Tensor:
+        """:meth:`embed` with autograd enabled (for training the text tower)."""
+        if isinstance(class_names, str) or not class_names:
+            raise ConfigError(f'class_names must be a non-empty list of strings, got '
+                              f'{class_names!r}')
+        names = [str(n) for n in class_names]
+        prompts = [t.format(name) for name in names for t in self.templates]
+        feats = self.encode_prompts(prompts).view(len(names), len(self.templates), -1)
+        return F.normalize(feats.mean(dim=1), dim=-1)
 
     @torch.no_grad()
     def embed(self, class_names: Sequence[str]) -> Tensor:
@@ -99,13 +112,7 @@ class CLIPTextEmbedder(nn.Module):
         Returns:
             (L, embed_dim) float32, each row of unit L2 norm.
         """
-        if isinstance(class_names, str) or not class_names:
-            raise ConfigError(f'class_names must be a non-empty list of strings, got '
-                              f'{class_names!r}')
-        names = [str(n) for n in class_names]
-        prompts = [t.format(name) for name in names for t in self.templates]
-        feats = self.encode_prompts(prompts).view(len(names), len(self.templates), -1)
-        return F.normalize(feats.mean(dim=1), dim=-1)
+        return self.class_embeddings(class_names)
 
     def forward(self, class_names: Sequence[str]) -> Tensor:
         return self.embed(class_names)

@@ -121,17 +121,18 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
         invalidates it).
         """
         pos = self.visual.positional_embedding
+        gh, gw = self.native_grid
+        if (h, w) == (gh, gw):
+            # The parameter itself: a tower being trained through encode() (the demo CLIP
+            # pretraining) gets its gradient; a frozen one has requires_grad=False anyway.
+            return pos
         key = (h, w, pos.device, pos.dtype, pos.data_ptr(), pos._version)
         cached = self._pos_cache.get(key)
         if cached is not None:
             return cached
-        gh, gw = self.native_grid
-        if (h, w) == (gh, gw):
-            out = pos.detach()
-        else:
-            grid = pos[1:].detach().reshape(1, gh, gw, -1).permute(0, 3, 1, 2)
-            grid = F.interpolate(grid, size=(h, w), mode='bicubic', align_corners=False)
-            out = torch.cat([pos[:1].detach(), grid.flatten(2).transpose(1, 2)[0]], dim=0)
+        grid = pos[1:].detach().reshape(1, gh, gw, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(h, w), mode='bicubic', align_corners=False)
+        out = torch.cat([pos[:1].detach(), grid.flatten(2).transpose(1, 2)[0]], dim=0)
         if len(self._pos_cache) >= 8:
             self._pos_cache.clear()
         self._pos_cache[key] = out

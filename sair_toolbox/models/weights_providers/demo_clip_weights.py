@@ -1,0 +1,197 @@
+"""``DemoCLIPWeights``: the demo world's text-aligned CLIP, pretrained offline on first use."""
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Any, Dict, Optional, Sequence
+
+from mmengine.logging import print_log
+
+from sair_toolbox.registry import WEIGHTS_PROVIDERS
+from sair_toolbox.utils.errors import ConfigError, DataError
+
+#: Bump when the pretraining recipe changes, so caches made by an older recipe are rebuilt.
+DEMO_CLIP_VERSION = 1
+#: The files of a cache folder.
+WEIGHTS_FILE = 'open_clip_model.safetensors'
+META_FILE = 'meta.json'
+
+
+def _plain(value: Any) -> Any:
+    """JSON-comparable form of config values (ConfigDicts, tuples)."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _file_lock(path: str):
+    """Exclusive advisory lock on ``path`` (created if needed); a no-op where fcntl is absent."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, 'a+') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@WEIGHTS_PROVIDERS.register_module()
+class DemoCLIPWeights:
+    """A CLIP pretrained on the procedural demo scenes, cached as an open_clip checkpoint.
+
+    Used as ``pretrained=dict(type='DemoCLIPWeights', ...)`` of a ``MaskCLIPEncoder`` /
+    ``CLIPTextEmbedder`` with a custom ``model_cfg``: :meth:`resolve` returns
+    ``cache_dir/open_clip_model.safetensors``, pretraining it first if the cache is absent,
+    stale (other version, ``model_cfg`` or parameters) or corrupt (unreadable ``meta.json``,
+    missing weights, checksum mismatch). A stale or corrupt cache is reported in one warning line
+    and rebuilt. The file is an ordinary open_clip state dict, loaded by the normal file path of
+    :func:`~sair_toolbox.models.clip_loading.create_clip`.
+
+    Building happens under an exclusive file lock (``<cache_dir>.lock``) into a temporary folder
+    that is renamed into place, so processes that start at once (e.g. distributed ranks) pretrain
+    once and never see a half-written cache. The recipe is
+    :func:`~.demo_clip_pretraining.pretrain_demo_clip` (seeded, deterministic); its arguments
+    below are the generation parameters stored in ``meta.json``, together with
+    :data:`DEMO_CLIP_VERSION`, ``model_cfg`` and the zero-shot val mIoU measured after
+    pretraining.
+
+    Args:
+        cache_dir: the cache folder (default ``data/demo_clip``, next to the demo data).
+        image_size, num_scenes, steps, batch_size, lr, weight_decay, warmup, seed,
+            keep_last_residual, templates, num_threads, val_seed, num_val: see
+            :func:`~.demo_clip_pretraining.pretrain_demo_clip`.
+    """
+
+    def __init__(self,
+                 cache_dir: str = 'data/demo_clip',
+                 image_size: int = 64,
+                 num_scenes: int = 2000,
+                 steps: int = 600,
+                 batch_size: int = 32,
+                 lr: float = 2e-3,
+                 weight_decay: float = 0.05,
+                 warmup: int = 30,
+                 seed: int = 0,
+                 keep_last_residual: bool = True,
+                 templates: Optional[Sequence[str]] = None,
+                 num_threads: int = 2,
+                 val_seed: int = 0,
+                 num_val: int = 40):
+        self.cache_dir = cache_dir
+        self.params = dict(image_size=int(image_size), num_scenes=int(num_scenes),
+                           steps=int(steps), batch_size=int(batch_size), lr=float(lr),
+                           weight_decay=float(weight_decay), warmup=int(warmup), seed=int(seed),
+                           keep_last_residual=bool(keep_last_residual),
+                           templates=list(templates) if templates is not None else None,
+                           num_threads=int(num_threads), val_seed=int(val_seed),
+                           num_val=int(num_val))
+
+    @property
+    def weights_path(self) -> str:
+        return osp.join(self.cache_dir, WEIGHTS_FILE)
+
+    def _wanted(self, model_cfg: dict) -> Dict[str, Any]:
+        return _plain(dict(version=DEMO_CLIP_VERSION, model_cfg=model_cfg, params=self.params))
+
+    def check(self, model_cfg: dict) -> Optional[str]:
+        """None if the cache is complete and current, else why not (``'absent'``, ``'stale
+        (...)'``, ``'corrupt (...)'``).
+
+        Raises:
+            DataError: ``cache_dir`` holds files that are not a demo CLIP cache.
+        """
+        if not osp.isdir(self.cache_dir) or not os.listdir(self.cache_dir):
+            return 'absent'
+        foreign = sorted(set(os.listdir(self.cache_dir)) - {WEIGHTS_FILE, META_FILE})
+        if foreign:
+            raise DataError(f'{self.cache_dir} is not a demo CLIP cache (it holds '
+                            f'{", ".join(foreign[:3])}); remove it or choose another cache_dir')
+        try:
+            with open(osp.join(self.cache_dir, META_FILE), encoding='utf-8') as f:
+                meta = json.load(f)
+            found = {k: meta[k] for k in ('version', 'model_cfg', 'params')}
+            sha = meta['sha256']
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return f'corrupt ({META_FILE}: {type(exc).__name__})'
+        wanted = self._wanted(model_cfg)
+        if found != wanted:
+            diff = sorted(k for k in wanted if found.get(k) != wanted[k])
+            return f'stale (other {", ".join(diff)})'
+        if not osp.isfile(self.weights_path):
+            return f'corrupt ({WEIGHTS_FILE} missing)'
+        if _sha256(self.weights_path) != sha:
+            return f'corrupt ({WEIGHTS_FILE} checksum mismatch)'
+        return None
+
+    def resolve(self, arch: str = '', model_cfg: Optional[dict] = None,
+                cache_dir: Optional[str] = None) -> str:
+        """The weights file for ``model_cfg``, pretrained into the cache if needed.
+
+        Args:
+            arch: unused (the architecture is ``model_cfg``); part of the provider interface.
+            model_cfg: the custom open_clip config to pretrain (required).
+            cache_dir: open_clip's cache folder; unused (the cache is ``self.cache_dir``).
+
+        Returns:
+            path of ``open_clip_model.safetensors``.
+        """
+        del arch, cache_dir
+        if model_cfg is None:
+            raise ConfigError('DemoCLIPWeights pretrains a custom open_clip model: the encoder '
+                              'needs model_cfg=dict(embed_dim=..., vision_cfg=..., text_cfg=...)')
+        if self.check(model_cfg) is None:  # the common case, without taking the lock
+            return self.weights_path
+        parent = osp.dirname(osp.abspath(self.cache_dir))
+        os.makedirs(parent, exist_ok=True)
+        name = osp.basename(osp.abspath(self.cache_dir))
+        with _file_lock(osp.join(parent, f'.{name}.lock')):
+            problem = self.check(model_cfg)  # another process may have built it meanwhile
+            if problem is None:
+                return self.weights_path
+            if problem == 'absent':
+                print_log(f'DemoCLIPWeights: pretraining the demo CLIP into {self.cache_dir} '
+                          '(first use, about a minute)', logger='current')
+            else:
+                print_log(f'DemoCLIPWeights: the demo CLIP cache {self.cache_dir} is {problem}; '
+                          'rebuilding it', logger='current', level=logging.WARNING)
+            self._build(model_cfg, parent, name)
+        return self.weights_path
+
+    def _build(self, model_cfg: dict, parent: str, name: str) -> None:
+        from .demo_clip_pretraining import pretrain_demo_clip
+        tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
+        try:
+            weights = osp.join(tmp, WEIGHTS_FILE)
+            params = dict(self.params)
+            result = pretrain_demo_clip(_plain(model_cfg), weights, **params)
+            meta = dict(self._wanted(model_cfg), sha256=_sha256(weights), result=result)
+            with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
+                json.dump(meta, f, indent=2, sort_keys=True)
+                f.write('\n')
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+            if osp.lexists(self.cache_dir):
+                shutil.rmtree(self.cache_dir) if osp.isdir(self.cache_dir) else \
+                    os.remove(self.cache_dir)
+            os.rename(tmp, self.cache_dir)
+        finally:
+            if osp.isdir(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
+        miou = result.get('val_mIoU')
+        print_log(f'DemoCLIPWeights: pretrained in {result["seconds"]:.0f} s, zero-shot val mIoU '
+                  f'{miou:.3f}' if miou is not None else
+                  f'DemoCLIPWeights: pretrained in {result["seconds"]:.0f} s', logger='current')
