@@ -64,6 +64,13 @@ def test_two_process_training_keeps_ranks_identical(straight_run):
     assert elapsed < 60, f'{elapsed:.0f} s'
 
 
+def test_two_process_training_draws_the_val_samples_once(straight_run):
+    # InpaintVisualizationHook (default_runtime): only rank 0 draws and writes, every validation.
+    work_dir, _ = straight_run
+    images = sorted(p.name for p in work_dir.glob('*/vis_data/vis_image/*.png'))
+    assert images == ['val_samples_2.png', 'val_samples_4.png']
+
+
 def test_interrupted_distributed_run_resumes_exactly(straight_run, tmp_path):
     straight_dir, _ = straight_run
     work_dir = tmp_path / 'interrupted'
