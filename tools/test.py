@@ -1,8 +1,13 @@
 """Evaluate a checkpoint on the config's test set and report the metrics per mask-ratio bin.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json]
-                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                         [--precision fp32|bf16|fp16] [--cfg-options k=v ...]
+                         [--launcher none|pytorch|slurm|mpi]
     python tools/test.py CONFIG CHECKPOINT --img-dir photos/ [--mask-dir masks/]
+
+``--precision`` runs the model's forward under autocast (``PrecisionTestLoop``; the metrics stay
+float32): bf16 or fp16 where the device can autocast to it (both on CPU; bf16 on CUDA needs a GPU
+that supports it).
 
 ``--img-dir`` evaluates any folder of images instead of the config's test set: resized (shorter
 side) and centre-cropped to ``--img-size`` (default: the config's ``img_size``), each with the
@@ -38,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument('--precision', default='fp32', type=str.lower,
+                        choices=['fp32', 'bf16', 'fp16'],
+                        help='precision of the model forward (autocast; default fp32)')
     parser.add_argument('--img-dir', help='evaluate this folder of images instead')
     parser.add_argument('--mask-dir', help='masks for --img-dir, paired by file name')
     parser.add_argument('--img-size', type=int, help='evaluation size for --img-dir '
@@ -96,14 +104,40 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     for key in ('test_dataloader', 'test_evaluator'):
         if cfg.get(key) is None:
             raise ConfigError(f'config {args.config} has no {key}')
+    quiet_metric_tables(cfg.test_evaluator)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    use_precision(cfg, args.precision)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     return cfg
+
+
+def quiet_metric_tables(evaluator) -> None:
+    """Turn off InpaintingMetric's logged table: ``main`` prints the table (once)."""
+    metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        if isinstance(metric, dict) and metric.get('type') == 'InpaintingMetric':
+            metric['log_table'] = False
+
+
+def use_precision(cfg: Config, precision: str) -> None:
+    """Run the test loop at ``precision`` (``PrecisionTestLoop``); fp32 leaves the config as is."""
+    if precision == 'fp32':
+        return
+    import torch
+
+    from sair_toolbox.utils.precision import check_precision
+    check_precision(precision, 'cuda' if torch.cuda.is_available() else 'cpu')
+    loop = dict(cfg.get('test_cfg') or dict(type='TestLoop'))
+    if loop.get('type', 'TestLoop') not in ('TestLoop', 'PrecisionTestLoop'):
+        raise ConfigError(f'--precision needs test_cfg of type TestLoop, the config has '
+                          f'{loop["type"]}')
+    loop.pop('fp16', None)
+    cfg.test_cfg = dict(loop, type='PrecisionTestLoop', precision=precision)
 
 
 @cli_main

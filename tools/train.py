@@ -34,7 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from a checkpoint; without a value (or "auto") from the latest checkpoint '
         'in the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (AmpOptimWrapper; needs CUDA)')
+                        help='automatic mixed precision: float16 AmpOptimWrapper on CUDA, '
+                        'bfloat16 AutocastOptimWrapper without CUDA')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr linearly with the total batch size '
                         '(auto_scale_lr.base_batch_size of the config)')
@@ -74,26 +75,34 @@ def default_work_dir(cfg: Config, config_path: str, work_dir=None) -> str:
 
 
 def check_amp(cfg: Config, enable: bool) -> None:
-    """Switch to ``AmpOptimWrapper`` for ``--amp``; fail in one line where it cannot run.
+    """Switch the optim wrapper to mixed precision for ``--amp``; fail in one line where the
+    configured wrapper cannot run.
 
-    MMEngine 0.10's ``AmpOptimWrapper`` asserts that CUDA (or NPU/MLU/MUSA) is available and
-    uses ``torch.cuda.amp``'s GradScaler, so CPU (bfloat16) autocast is not possible with it.
+    With CUDA: MMEngine's ``AmpOptimWrapper`` (float16 autocast, dynamic loss scaling). Without:
+    ``AutocastOptimWrapper`` (bfloat16 autocast, no scaler), because MMEngine 0.10's
+    ``AmpOptimWrapper`` asserts an accelerator and uses ``torch.cuda.amp``'s GradScaler.
     """
     import torch
     optim_wrapper = cfg.get('optim_wrapper')
+    amp_types = ('AmpOptimWrapper', 'AutocastOptimWrapper')
     if enable:
         if optim_wrapper is None:
             raise ConfigError('--amp needs an optim_wrapper in the config')
-        if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print('train.py: --amp: the config already uses AmpOptimWrapper', file=sys.stderr)
-        else:
+        if optim_wrapper.get('type', 'OptimWrapper') in amp_types:
+            print(f'train.py: --amp: the config already uses {optim_wrapper.type}',
+                  file=sys.stderr)
+        elif torch.cuda.is_available():
             optim_wrapper.type = 'AmpOptimWrapper'
             optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            optim_wrapper.type = 'AutocastOptimWrapper'
+            optim_wrapper.setdefault('dtype', 'bfloat16')
     if (optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper'
             and not torch.cuda.is_available()):
         raise ConfigError(
-            'mixed precision (--amp / AmpOptimWrapper) needs CUDA: MMEngine\'s AmpOptimWrapper '
-            'does not support CPU autocast; train without --amp on this machine')
+            'AmpOptimWrapper (float16 with loss scaling) needs CUDA: MMEngine\'s AmpOptimWrapper '
+            'does not support CPU autocast; use --amp without it in the config (bfloat16 '
+            'AutocastOptimWrapper on CPU)')
 
 
 def build_train_cfg(args: argparse.Namespace) -> Config:

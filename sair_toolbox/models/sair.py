@@ -161,8 +161,8 @@ class SAIR(BaseModel):
         return ((out.float() + 1) / 2).clamp(0, 1)
 
     def air_grid(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
-        """AIR at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [-1, 1] (in the
-        autocast dtype under autocast)."""
+        """AIR at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W'), unclamped, on the
+        [-1, 1] scale (in the autocast dtype under autocast)."""
         if rep.get('proj') is not None:
             return self.air_head.decode_grid(rep['proj'], size, skip=rep['skip'])
         return self.air_head.query_grid(rep['feat'], size, skip=rep['skip'])

@@ -35,13 +35,13 @@ class SIRPretrainer(BaseModel):
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor'):
         mask = stack_masks(data_samples).to(inputs)
-        pred = self.sir.reconstruct(self.sir.encode(inputs * (1 - mask), mask))
+        # Outputs and loss in float32, also under autocast (where SIR runs in low precision).
+        pred = self.sir.reconstruct(self.sir.encode(inputs * (1 - mask), mask)).float()
         if mode == 'tensor':
             return pred
-        target = self.sir.target(inputs)
+        target = self.sir.target(inputs).float()
         if mode == 'loss':
-            # float32 loss also under autocast (where pred and target are low precision).
-            return dict(loss_sem=F.l1_loss(pred.float(), target.float()))
+            return dict(loss_sem=F.l1_loss(pred, target))
         if mode == 'predict':
             for i, sample in enumerate(data_samples):
                 sample.pred_sem = pred[i]

@@ -60,9 +60,16 @@ def test_train_resume_missing_checkpoint(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='AmpOptimWrapper runs where CUDA is')
-def test_amp_without_cuda_is_one_line(tmp_path):
-    proc = run(TRAIN, CONFIG, '--work-dir', tmp_path, '--amp')
-    assert_one_line_error(proc, 'train.py', 'needs CUDA')
+def test_amp_without_cuda_is_bfloat16_autocast(tmp_path):
+    train = load_tool(TRAIN)
+    cfg = train.build_train_cfg(train.parse_args([CONFIG, '--amp']))
+    assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    # A config that asks for MMEngine's float16 AmpOptimWrapper cannot run here: one line.
+    config = dump_tiny_cfg(tmp_path / 'cfg.py', tmp_path / 'work',
+                           **{'optim_wrapper.type': 'AmpOptimWrapper'})
+    proc = run(TRAIN, config)
+    assert_one_line_error(proc, 'train.py', 'AmpOptimWrapper', 'needs CUDA')
 
 
 class Pickled:

@@ -104,15 +104,20 @@ class ClassLogitFusion(BaseModule):
             sem: (B, c, H, W) semantic field, c = text embedding size.
 
         Returns:
-            (B, L, H, W) logits, ``cos(sem, t_l) / temperature`` (dot product if not normalize).
+            (B, L, H, W) float32 logits, ``cos(sem, t_l) / temperature`` (dot product if not
+            normalize).
         """
         if sem.dim() != 4 or sem.shape[1] != self.in_channels:
             raise ShapeError(f'ClassLogitFusion expects (B, {self.in_channels}, H, W), got '
                              f'{tuple(sem.shape)}')
-        if self.normalize:
-            sem = F.normalize(sem, dim=1, eps=1e-6)
-        emb = self.text_embeddings.to(sem.dtype)
-        return torch.einsum('bchw,lc->blhw', sem, emb) * self.scale.to(sem.dtype)
+        # float32 also under autocast: 1 / temperature (100) would amplify bfloat16's rounding
+        # of the cosine into logit errors of about 0.4 (30x the error of the rest of the model).
+        with torch.autocast(sem.device.type, enabled=False):
+            sem = sem.float()
+            if self.normalize:
+                sem = F.normalize(sem, dim=1, eps=1e-6)
+            emb = self.text_embeddings.to(sem.dtype)
+            return torch.einsum('bchw,lc->blhw', sem, emb) * self.scale.to(sem.dtype)
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.out_channels}, in_channels={self.in_channels}, '
