@@ -1,12 +1,17 @@
 # SAIR on the embedded demo data (procedural scenes with per-pixel labels, generated offline on
 # first use into data/demo): the full pipeline -- frozen MaskCLIP-style encoder, SIR, appearance
-# CNN, AIR -- scaled down to train on 2 CPU cores in about 5 minutes.
+# CNN, AIR -- scaled down to train on 2 CPU cores in about 6 minutes, pretraining included.
 #
 #   python tools/train.py configs/sair/sair_demo.py
 #   python tools/test.py configs/sair/sair_demo.py work_dirs/sair_demo/iter_600.pth
+#   python tools/seg_eval.py configs/sair/sair_demo.py work_dirs/sair_demo/iter_600.pth
 #
-# No pretrained weights are available offline, so the ViT is a small randomly initialised open_clip
-# model (a loud warning says so). With CLIP weights on disk use
+# No CLIP weights can be downloaded here, so the demo world brings its own: a small open_clip CLIP
+# (`demo_clip`, image and text towers) pretrained offline on other demo scenes so that MaskCLIP's
+# dense features match the text embeddings of the class prompts (DemoCLIPWeights, about 2 minutes
+# on first use, cached in data/demo_clip/ next to the data; `tools/make_demo_data.py --clip` builds
+# it ahead). It is loaded as an ordinary open_clip checkpoint, the path real weights take; with
+# CLIP weights on disk use
 #   sir.encoder=dict(type='MaskCLIPEncoder', arch='ViT-B-16', pretrained='openai').
 _base_ = [
     '../_base_/models/sair_maskclip_liif.py',
@@ -14,16 +19,19 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# 64 x 64 images, patch 4 (a 16 x 16 feature grid), 2 blocks; prompts fit in 16 tokens.
 demo_clip = dict(
     embed_dim=64,
-    vision_cfg=dict(image_size=64, layers=2, width=96, patch_size=8, head_width=32),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2, layers=2),
+    vision_cfg=dict(image_size=64, layers=2, width=96, patch_size=4, head_width=32),
+    text_cfg=dict(context_length=16, vocab_size=49408, width=64, heads=2, layers=2),
 )
+# Pretrained on first use (seeded, deterministic); see DemoCLIPWeights for the recipe's options.
+demo_clip_weights = dict(type='DemoCLIPWeights', cache_dir='data/demo_clip')
 model = dict(
     appearance_encoder=dict(base_channels=32, num_res_blocks=2),
     sir=dict(
-        encoder=dict(type='MaskCLIPEncoder', arch='ViT-B-16', pretrained=None,
-                     model_cfg=demo_clip),
+        encoder=dict(type='MaskCLIPEncoder', arch='ViT-B-16', model_cfg=demo_clip,
+                     pretrained=dict(_delete_=True, **demo_clip_weights)),
         head=dict(hidden_channels=(128, 128, 128)),
     ),
     air_head=dict(hidden_channels=(128, 128, 128)),

@@ -104,3 +104,25 @@ def test_ablation_differs_only_where_its_name_says(ablation, dataset):
     for key in ['train_dataloader', 'val_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg', 'val_evaluator']:
         assert cfg.get(key) == main_cfg.get(key), key
+
+
+# The demo ablations also give the swapped-in component the demo's (small) sizes.
+DEMO_SIZES = {
+    'edsr-liif': {'appearance_encoder.channels', 'appearance_encoder.num_blocks'},
+    'sair-edsr': {'appearance_encoder.channels', 'appearance_encoder.num_blocks'},
+    'lte': {'air_head.mlp_hidden'},
+    'semlte': {'air_head.mlp_hidden'},
+}
+
+
+@pytest.mark.parametrize('ablation', sorted(set(EXPECTED_MODEL_DIFF)
+                                            - {'sair-sam', 'sair-classlogits'}))
+def test_demo_ablation_differs_only_where_its_name_says(ablation):
+    main = os.path.join(ROOT, 'configs', 'sair', 'sair_demo.py')
+    path = os.path.join(ROOT, 'configs', 'sair', 'ablations', f'{ablation}_demo.py')
+    diff = set(_diff(_model(main), _model(path)))
+    assert diff and diff <= EXPECTED_MODEL_DIFF[ablation] | DEMO_SIZES.get(ablation, set()), diff
+    main_cfg, cfg = Config.fromfile(main), Config.fromfile(path)
+    for key in ['train_dataloader', 'val_dataloader', 'optim_wrapper', 'param_scheduler',
+                'train_cfg', 'val_evaluator', 'randomness']:
+        assert cfg.get(key) == main_cfg.get(key), key

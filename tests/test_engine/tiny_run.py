@@ -45,6 +45,9 @@ PRESETS = {
         **{f'{split}_dataloader.batch_size': 2 for split in _LOADERS},
         **{f'{split}_dataloader.dataset.{k}': v for split in _LOADERS
            for k, v in dict(_DEMO_DATA, data_root=DEMO_DATA_ROOT).items()},
+        # A random-init (warned) patch-8 ViT instead of the demo CLIP (pretrained on first use).
+        'model.sir.encoder.pretrained': None,
+        'model.sir.encoder.model_cfg.vision_cfg.patch_size': 8,
         'model.appearance_encoder.base_channels': 8,
         'model.appearance_encoder.num_res_blocks': 1,
         'model.sir.head.hidden_channels': (32, 32),

@@ -81,7 +81,7 @@ class DemoCLIPWeights:
                  cache_dir: str = 'data/demo_clip',
                  image_size: int = 64,
                  num_scenes: int = 2000,
-                 steps: int = 600,
+                 steps: int = 300,
                  batch_size: int = 32,
                  lr: float = 2e-3,
                  weight_decay: float = 0.05,
