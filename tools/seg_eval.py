@@ -23,8 +23,7 @@ if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from sair_toolbox.utils.errors import (ConfigError, DataError, WeightsNotFoundError,  # noqa: E402
-                                       cli_main)
+from sair_toolbox.utils.errors import ConfigError, DataError, cli_main  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,8 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def load_cfg(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise ConfigError(f'config file {args.config} does not exist')
-    if not osp.isfile(args.checkpoint):
-        raise WeightsNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    from sair_toolbox.utils.checkpoint import check_checkpoint_file
+    check_checkpoint_file(args.checkpoint)  # one line before MMEngine's own torch.load
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -30,7 +30,7 @@ if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, cli_main  # noqa: E402
+from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,11 +68,16 @@ def use_image_folder(cfg: Config, img_dir: str, mask_dir=None, img_size=None,
     for folder, flag in ((img_dir, '--img-dir'), (mask_dir, '--mask-dir')):
         if folder is not None and not osp.isdir(folder):
             raise ConfigError(f'{flag} {folder} is not a folder')
+    from sair_toolbox.apis.inputs import MIN_SIDE
     size = img_size or cfg.get('img_size', 256)
+    if size < MIN_SIDE:
+        raise ConfigError(f'--img-size {size} is too small: the model and SSIM need at least '
+                          f'{MIN_SIDE}')
     bins = cfg.get('mask_bins', [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6)])
     # A paired mask is loaded before the geometric transforms so that it stays aligned.
     mask = (dict(type='LoadMask', polarity=polarity) if mask_dir else None)
-    pipeline = [dict(type='LoadImage')] + ([mask] if mask else []) + [
+    # A source image below the model's minimum would be blown up into a meaningless score.
+    pipeline = [dict(type='LoadImage', min_size=MIN_SIDE)] + ([mask] if mask else []) + [
         dict(type='Resize', size=size, keep_ratio=True, interpolation='bicubic'),
         dict(type='CenterCrop', size=size)
     ] + ([] if mask else [dict(type='GenerateMask', bins=bins)]) + [
@@ -91,8 +96,8 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     """The config that ``main`` tests with, after all command-line overrides."""
     if not osp.isfile(args.config):
         raise ConfigError(f'config file {args.config} does not exist')
-    if not osp.isfile(args.checkpoint):
-        raise WeightsNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    from sair_toolbox.utils.checkpoint import check_checkpoint_file
+    check_checkpoint_file(args.checkpoint)  # one line before MMEngine's own torch.load
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -21,7 +21,7 @@ if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, cli_main  # noqa: E402
+from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -121,17 +121,21 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
         randomness = dict(cfg.get('randomness') or {})
         randomness['seed'] = args.seed
         cfg.randomness = randomness
+    # A checkpoint that is not one fails here in one line, before MMEngine's own torch.load.
+    from sair_toolbox.utils.checkpoint import check_checkpoint_file
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
+        from mmengine.runner import find_latest_checkpoint
+        latest = find_latest_checkpoint(cfg.work_dir)  # what the Runner resumes from
+        if latest is not None:
+            check_checkpoint_file(latest, f'the latest checkpoint of {cfg.work_dir}, --resume')
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise WeightsNotFoundError(f'checkpoint {args.resume} does not exist (--resume)')
+        check_checkpoint_file(args.resume, '--resume')
         cfg.resume = True
         cfg.load_from = args.resume
-    elif (cfg.get('load_from') and '://' not in str(cfg.load_from)
-          and not osp.isfile(cfg.load_from)):
-        raise WeightsNotFoundError(f'checkpoint {cfg.load_from} does not exist (load_from)')
+    elif cfg.get('load_from') and '://' not in str(cfg.load_from):
+        check_checkpoint_file(cfg.load_from, 'load_from')
     return cfg
 
 

@@ -30,8 +30,9 @@ import contextlib
 import os.path as osp
 import pickle
 import re
+import zipfile
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -121,6 +122,45 @@ def checkpoint_errors(path: str) -> Iterator[None]:
         raise UnsafeCheckpointError(_refusal_message(path, exc)) from exc
 
 
+def check_checkpoint_file(path: str, source: Optional[str] = None) -> None:
+    """Fail in one line on a file that is not a readable PyTorch checkpoint, without loading it.
+
+    For the entry points to call before anything (a Runner, MMEngine's own ``torch.load``) reads
+    the file. Checks that it exists, is not empty, and is either a zip archive (``torch.save``
+    since 1.6) whose central directory is intact (a truncated file loses it, since it is stored
+    last) and that holds a ``data.pkl``, or a legacy pickle. Damage inside a complete archive
+    shows only when loading (:func:`load_checkpoint_safely` reports it in one line too).
+
+    Args:
+        path: the checkpoint file.
+        source: where the path came from, appended to the message (e.g. ``'--resume'``).
+
+    Raises:
+        WeightsNotFoundError: ``path`` is not a file.
+        DataError: the file is empty, truncated, or not a PyTorch checkpoint.
+    """
+    where = f' ({source})' if source else ''
+    if not osp.isfile(path):
+        raise WeightsNotFoundError(f'checkpoint {path} does not exist{where}')
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    if not head:
+        raise DataError(f'checkpoint {path} is an empty file{where}')
+    if head == b'PK':
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f'cannot read checkpoint {path}: truncated or corrupt ({exc}){where}'
+                            ) from None
+        if not any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
+            raise DataError(f'checkpoint {path} is not a PyTorch checkpoint (a zip archive '
+                            f'without data.pkl){where}')
+    elif head[:1] != b'\x80':  # torch < 1.6 wrote a bare pickle (protocol byte)
+        raise DataError(f'checkpoint {path} is not a PyTorch checkpoint (not written by '
+                        f'torch.save; it starts with {head!r}){where}')
+
+
 def load_checkpoint_safely(path: str, map_location: Union[str, torch.device] = 'cpu') -> dict:
     """``torch.load(path, weights_only=True)`` with the MMEngine allow-list and one-line errors.
 
@@ -129,16 +169,7 @@ def load_checkpoint_safely(path: str, map_location: Union[str, torch.device] = '
         UnsafeCheckpointError: the file pickles an object outside the allow-list.
         DataError: the file is empty, truncated, corrupt or not a PyTorch checkpoint.
     """
-    if not osp.isfile(path):
-        raise WeightsNotFoundError(f'checkpoint {path} does not exist')
-    with open(path, 'rb') as f:
-        head = f.read(2)
-    # torch.save writes a zip archive ('PK'); torch < 1.6 wrote a bare pickle (protocol byte).
-    if not head:
-        raise DataError(f'checkpoint {path} is an empty file')
-    if head != b'PK' and head[:1] != b'\x80':
-        raise DataError(f'checkpoint {path} is not a PyTorch checkpoint (not written by '
-                        f'torch.save; it starts with {head!r})')
+    check_checkpoint_file(path)
     allow_mmengine_checkpoint_globals()
     with checkpoint_errors(path):
         try:

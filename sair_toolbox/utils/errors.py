@@ -8,6 +8,7 @@ The classes take a single message argument, because MMEngine's ``build_from_cfg`
 """
 import functools
 import os
+import re
 import sys
 
 
@@ -36,9 +37,18 @@ class ConfigError(SAIRError, ValueError):
 USER_ERRORS = (SAIRError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
+#: How torch's DataLoader re-raises an exception from a worker process: the same type, with the
+#: worker's whole traceback as the message; its last line is the original ``module.Class: msg``.
+_WORKER_ERROR = re.compile(r'^Caught \w+ in DataLoader worker process \d+\.\s*Original Traceback')
+
+
 def one_line(exc: BaseException) -> str:
-    """The exception's message folded into one line."""
-    msg = ' '.join(str(exc).split())
+    """The exception's message folded into one line (a DataLoader worker's traceback dropped)."""
+    text = str(exc)
+    if _WORKER_ERROR.match(text):
+        last = [line for line in text.strip().splitlines() if line.strip()][-1]
+        text = re.sub(r'^[\w.]+: ', '', last.strip(), count=1)
+    msg = ' '.join(text.split())
     return msg or type(exc).__name__
 
 

@@ -123,3 +123,11 @@ def test_load_image_and_label_map(tmp_path):
     assert 'gt_seg_map' not in res
     with pytest.raises(DataError, match='no label map'):
         LoadLabelMap(required=True)(dict(img_path='no-labels.png'))
+
+
+def test_load_image_min_size_names_the_file(tmp_path):
+    from PIL import Image
+    Image.new('RGB', (1, 3)).save(tmp_path / 'dot.png')
+    assert LoadImage()(dict(img_path=str(tmp_path / 'dot.png')))['img'].shape == (3, 1, 3)
+    with pytest.raises(DataError, match=r'dot.png is 1x3 pixels; at least 8x8 are needed'):
+        LoadImage(min_size=8)(dict(img_path=str(tmp_path / 'dot.png')))

@@ -99,3 +99,28 @@ def test_missing_image_folder_is_one_line(trained):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'nope is not a folder' in lines[0]
+
+
+def test_tiny_image_is_one_line(trained):
+    tmp, config, ckpt = trained
+    folder = tmp / 'dot'
+    folder.mkdir(exist_ok=True)
+    Image.new('RGB', (1, 1)).save(folder / 'dot.png')
+    proc = run(TEST, config, ckpt, '--img-dir', folder, cwd=tmp)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f'test.py: error: image {folder}/dot.png is 1x1 pixels; at '
+                                   'least 8x8 are needed')
+    proc = run(TEST, config, ckpt, '--img-dir', folder, '--img-size', 4, cwd=tmp)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith('--img-size 4 is too small: the model and SSIM need at '
+                                        'least 8')
+
+
+def test_table_is_printed_once(trained):
+    # At log level INFO the metric's own logged table would repeat the one test.py prints.
+    tmp, config, ckpt = trained
+    imgs, _ = _folders(tmp)
+    proc = run(TEST, config, ckpt, '--img-dir', imgs, '--img-size', 32, '--cfg-options',
+               'log_level=INFO', cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (proc.stdout + proc.stderr).count('masked input |') == 1

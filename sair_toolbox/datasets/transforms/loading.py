@@ -21,25 +21,32 @@ class LoadImage(BaseTransform):
         alpha: ``'white'`` (default) / ``'black'``: composite transparent images over that colour;
             ``'drop'``: ignore alpha.
         exif_transpose: apply the EXIF orientation (default False: stored pixel order).
+        min_size: smallest accepted image side; a smaller image is a :class:`DataError` naming
+            it (e.g. a 1x1 file in a folder that the pipeline would otherwise blow up to 256).
     """
 
-    def __init__(self, alpha: str = 'white', exif_transpose: bool = False):
+    def __init__(self, alpha: str = 'white', exif_transpose: bool = False, min_size: int = 1):
         if alpha not in ALPHA_MODES:
             raise ConfigError(f'LoadImage: alpha must be one of {ALPHA_MODES}, got {alpha!r}')
         self.alpha = alpha
         self.exif_transpose = exif_transpose
+        self.min_size = int(min_size)
 
     def transform(self, results: dict) -> dict:
         if 'img_path' not in results:
             raise DataError('LoadImage: results have no img_path')
         img = load_image(results['img_path'], self.alpha, self.exif_transpose)
+        if min(img.shape[:2]) < self.min_size:
+            raise DataError(f'image {results["img_path"]} is {img.shape[1]}x{img.shape[0]} '
+                            f'pixels; at least {self.min_size}x{self.min_size} are needed')
         results['img'] = img
         results['ori_shape'] = img.shape[:2]
         results['img_shape'] = img.shape[:2]
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(alpha={self.alpha!r}, exif_transpose={self.exif_transpose})'
+        return (f'{type(self).__name__}(alpha={self.alpha!r}, '
+                f'exif_transpose={self.exif_transpose}, min_size={self.min_size})')
 
 
 @TRANSFORMS.register_module()

@@ -62,6 +62,8 @@ class InpaintingMetric(BaseMetric):
             default torch hub's cache, ``torch.hub.get_dir()/checkpoints``.
         report_input: also score the masked input ``I * (1 - M)``.
         lpips_batch_size: images per LPIPS forward.
+        log_table: log the per-bin table each time the metrics are computed (the validation
+            logs); ``tools/test.py`` prints its own table and turns this off.
         collect_device, prefix, collect_dir: see :class:`mmengine.evaluator.BaseMetric`.
             Results are one small dict of floats per image, so ``collect_device='cpu'`` (default)
             gathers them cheaply in distributed runs.
@@ -77,6 +79,7 @@ class InpaintingMetric(BaseMetric):
                  backbone_path: Optional[str] = None,
                  report_input: bool = False,
                  lpips_batch_size: int = 16,
+                 log_table: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -88,6 +91,7 @@ class InpaintingMetric(BaseMetric):
         self.score = score
         self.image_key = 'output_img' if score == 'composite' else 'pred_img'
         self.report_input = bool(report_input)
+        self.log_table = bool(log_table)
         if lpips is True:
             lpips = 'vgg'
         self.lpips_net = lpips or None
@@ -243,6 +247,7 @@ class InpaintingMetric(BaseMetric):
                     # fsum: the same mean whatever order the ranks' results arrive in
                     metrics[f'{group}/{name}'] = math.fsum(r[name] for r in recs) / len(recs)
             metrics[f'{group}/count'] = len(recs)
-        print_log('\n' + format_table(metrics, title=f'InpaintingMetric ({self.score} output)'),
-                  logger='current')
+        if self.log_table:
+            print_log('\n' + format_table(metrics, title=f'InpaintingMetric ({self.score} output)'),
+                      logger='current')
         return metrics
