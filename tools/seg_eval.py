@@ -42,7 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='ground-truth label to skip (default: 255)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-        help='override config entries, e.g. test_dataloader.batch_size=4')
+        help='override config entries, e.g. test_dataloader.batch_size=4; a top-level path '
+        'variable (data_root=/data/x, mask_root, mask_list_dir) reaches every dataloader '
+        'built from it')
     return parser.parse_args(argv)
 
 
@@ -51,9 +53,9 @@ def load_cfg(args: argparse.Namespace) -> Config:
         raise ConfigError(f'config file {args.config} does not exist')
     from sair_toolbox.utils.checkpoint import check_checkpoint_file
     check_checkpoint_file(args.checkpoint)  # one line before MMEngine's own torch.load
+    from sair_toolbox.utils.config import merge_cfg_options
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)  # data_root=... also reaches every dataloader
     key = f'{args.split}_dataloader'
     if cfg.get(key) is None:
         raise ConfigError(f'config {args.config} has no {key}')

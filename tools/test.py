@@ -42,7 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='results file (.json; a .csv is written beside it)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-        help='override config entries, e.g. test_dataloader.batch_size=1')
+        help='override config entries, e.g. test_dataloader.batch_size=1; a top-level path '
+        'variable (data_root=/data/x, mask_root, mask_list_dir, test_root) reaches every '
+        'dataloader built from it')
     parser.add_argument('--precision', default='fp32', type=str.lower,
                         choices=['fp32', 'bf16', 'fp16'],
                         help='precision of the model forward (autocast; default fp32)')
@@ -98,9 +100,9 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
         raise ConfigError(f'config file {args.config} does not exist')
     from sair_toolbox.utils.checkpoint import check_checkpoint_file
     check_checkpoint_file(args.checkpoint)  # one line before MMEngine's own torch.load
+    from sair_toolbox.utils.config import merge_cfg_options
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)  # data_root=... also reaches every dataloader
     cfg.setdefault('default_scope', 'sair_toolbox')
     if args.mask_dir and not args.img_dir:
         raise ConfigError('--mask-dir needs --img-dir')

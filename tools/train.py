@@ -43,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override config entries, e.g. train_cfg.max_iters=100 '
-        'train_dataloader.batch_size=4')
+        'train_dataloader.batch_size=4; a top-level path variable (data_root=/data/x, mask_root, '
+        'mask_list_dir, train_root, test_root) reaches every dataloader built from it')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
@@ -58,9 +59,9 @@ def load_config(path: str, cfg_options=None) -> Config:
     """``Config.fromfile`` with a one-line error for a missing file, then ``--cfg-options``."""
     if not osp.isfile(path):
         raise ConfigError(f'config file {path} does not exist')
+    from sair_toolbox.utils.config import merge_cfg_options
     cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)  # data_root=... also reaches every dataloader
     cfg.setdefault('default_scope', 'sair_toolbox')
     return cfg
 

@@ -1,4 +1,5 @@
 # SAIR on ADE20K (paper Tab. 2), same settings as sair_celebahq.py on scenes (150 classes).
+#   --cfg-options data_root=/data/ADEChallengeData2016 mask_root=... mask_list_dir=...
 _base_ = [
     '../_base_/models/sair_maskclip_liif.py',
     '../_base_/datasets/ade20k.py',

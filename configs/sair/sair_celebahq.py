@@ -5,8 +5,10 @@
 #   bash tools/dist_train.sh configs/sair/sair_celebahq.py 2
 #   python tools/test.py configs/sair/sair_celebahq.py work_dirs/sair_celebahq/iter_312600.pth
 #
-# Data root and weights are configurable, e.g.
+# Data and weights are configurable; a path variable (data_root, mask_root, mask_list_dir) reaches
+# every dataloader built from it (sair_toolbox/utils/config.py), e.g.
 #   --cfg-options data_root=/data/CelebAMask-HQ model.sir.encoder.pretrained=/ckpt/clip.bin
+#   --cfg-options mask_root=/data/masks/test_mask mask_list_dir=/data/masks/lists
 _base_ = [
     '../_base_/models/sair_maskclip_liif.py',
     '../_base_/datasets/celebahq.py',
