@@ -157,8 +157,8 @@ class SAIR(BaseModel):
 
     def render(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
         """Colour at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [0, 1]."""
-        out = self.air_grid(rep, tuple(size))
-        return ((out.float() + 1) / 2).clamp(0, 1)
+        out = self.air_grid(rep, tuple(size)).float()  # a fresh tensor: in place is safe
+        return out.add_(1).div_(2).clamp_(0, 1)
 
     def air_grid(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
         """AIR at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W'), unclamped, on the

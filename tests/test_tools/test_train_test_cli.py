@@ -147,3 +147,15 @@ def test_test_options_shape_the_config(tmp_path):
     ckpt.write_bytes(b'')
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--work-dir', str(tmp_path)]))
     assert (cfg.load_from, cfg.resume, cfg.work_dir) == (str(ckpt), False, str(tmp_path))
+
+
+def test_test_precision_option(tmp_path):
+    test = load_tool(TEST)
+    ckpt = tmp_path / 'x.pth'
+    torch.save(dict(state_dict={}, meta={}), ckpt)
+    cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt)]))
+    assert cfg.test_cfg.type == 'TestLoop'  # fp32: the config's own loop
+    cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--precision', 'BF16']))
+    assert (cfg.test_cfg.type, cfg.test_cfg.precision) == ('PrecisionTestLoop', 'bf16')
+    proc = run(TEST, CONFIG, ckpt, '--precision', 'int8')
+    assert proc.returncode == 2 and 'invalid choice' in proc.stderr

@@ -17,7 +17,8 @@ def grid_queries(feat: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
     b = feat.shape[0]
     dtype = torch.promote_types(feat.dtype, torch.float32)
     coord = make_coord(size, device=feat.device, dtype=dtype).unsqueeze(0).expand(b, -1, -1)
-    cell = make_cell(size, size[0] * size[1], b, device=feat.device, dtype=dtype)
+    # One cell for all queries, expanded (a view): no per-pixel copy at large outputs.
+    cell = make_cell(size, 1, b, device=feat.device, dtype=dtype).expand(-1, size[0] * size[1], -1)
     return coord, cell
 
 
