@@ -35,16 +35,14 @@ import copy
 import logging
 import os
 import os.path as osp
-import warnings
 import zipfile
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple, Union
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
-from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError
+from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, warn_once
 
 #: OpenAI CLIP image normalisation (open_clip's default for every tag that does not set its own).
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -260,13 +258,16 @@ def check_model_cfg(model_cfg: dict) -> dict:
     return cfg
 
 
-def warn_random_init(owner: str, description: str) -> None:
-    """The loud warning for frozen semantic models without weights (warnings + MMEngine log)."""
-    msg = (f'{owner}: no pretrained weights for {description}; the model is randomly '
-           'initialised (fixed seed) and semantic features are meaningless without pretrained '
-           'weights')
-    warnings.warn(msg, UserWarning, stacklevel=3)
-    print_log(msg, logger='current', level=logging.WARNING)
+def warn_random_init(description: str) -> None:
+    """The loud warning for frozen CLIP models without weights, once per process.
+
+    The message names the weights, not the model asking: the semantic encoder and every text
+    embedder built from the same config (segmentation check, visualization hook, class-logit
+    fusion) share the same random CLIP, so the user is told once (:func:`warn_once`).
+    """
+    warn_once(f'no pretrained weights for {description}; the CLIP model is randomly initialised '
+              '(fixed seed, the same for its image and text towers) and semantic features are '
+              'meaningless without pretrained weights')
 
 
 def build_clip_from_cfg(model_cfg: dict, quick_gelu: bool = False) -> nn.Module:
@@ -284,8 +285,7 @@ def build_clip_from_cfg(model_cfg: dict, quick_gelu: bool = False) -> nn.Module:
 def create_clip(arch: str = 'ViT-B-16',
                 pretrained: Union[None, str, Mapping] = 'openai',
                 model_cfg: Optional[dict] = None,
-                cache_dir: Optional[str] = None,
-                owner: str = 'CLIP') -> Tuple[nn.Module, ClipInfo]:
+                cache_dir: Optional[str] = None) -> Tuple[nn.Module, ClipInfo]:
     """Build an open_clip CLIP model on CPU in fp32, eval mode, with local weights only.
 
     Args:
@@ -296,7 +296,6 @@ def create_clip(arch: str = 'ViT-B-16',
         model_cfg: optional ``dict(embed_dim, vision_cfg, text_cfg[, quick_gelu, custom_text])``
             as open_clip's ``CLIP`` takes, for a custom (e.g. tiny) model.
         cache_dir: open_clip's download cache folder to look in (None: open_clip's defaults).
-        owner: class name used in warnings.
 
     Returns:
         ``(model, info)``.
@@ -332,7 +331,7 @@ def create_clip(arch: str = 'ViT-B-16',
     if checkpoint is not None:
         load_clip_weights(model, checkpoint, description)
     else:
-        warn_random_init(owner, description)
+        warn_random_init(description)
     mean = tuple(tag_cfg.get('mean', OPENAI_MEAN))
     std = tuple(tag_cfg.get('std', OPENAI_STD))
     return model, ClipInfo(mean=mean, std=std, checkpoint=checkpoint, description=description)

@@ -56,7 +56,7 @@ class CLIPTextEmbedder(nn.Module):
         if not templates or any(t.count('{}') != 1 for t in templates):
             raise ConfigError(f'templates must be a non-empty list of strings with exactly one '
                               f'"{{}}" each, got {list(templates)}')
-        clip, info = create_clip(arch, pretrained, model_cfg, cache_dir, owner=type(self).__name__)
+        clip, info = create_clip(arch, pretrained, model_cfg, cache_dir)
         clip.visual = nn.Identity()  # the image tower is not needed here
         clip.requires_grad_(False)
         self.clip = clip.eval()

@@ -10,6 +10,7 @@ import functools
 import os
 import re
 import sys
+import warnings
 
 
 class SAIRError(Exception):
@@ -50,6 +51,36 @@ def one_line(exc: BaseException) -> str:
         text = re.sub(r'^[\w.]+: ', '', last.strip(), count=1)
     msg = ' '.join(text.split())
     return msg or type(exc).__name__
+
+
+#: Messages :func:`warn_once` has shown in this process.
+_WARNED = set()
+
+
+def _filter_action(message: str, category: type) -> str:
+    """The action of the first warning filter matching ``message`` and ``category``."""
+    for action, pattern, cat, _module, _lineno in warnings.filters:
+        if (pattern is None or pattern.match(message)) and issubclass(category, cat):
+            return action
+    return warnings.defaultaction
+
+
+def warn_once(message: str, category: type = UserWarning) -> None:
+    """Warn the user once per process for the same message, on the main process only.
+
+    Several callers may repeat a message (every model built from the same random CLIP weights);
+    the user reads it once. A memo of our own, since Python's warning registry is cleared whenever
+    any code changes the warning filters (MMEngine does around dataset code); a filter that asks
+    for ``'always'`` (``-W always``, ``pytest.warns``) still sees every call. Only
+    ``warnings.warn``: logging it through MMEngine as well printed it twice. The other ranks of a
+    distributed run stay quiet.
+    """
+    if message in _WARNED and _filter_action(message, category) != 'always':
+        return
+    _WARNED.add(message)
+    from mmengine.dist import get_rank
+    if get_rank() == 0:
+        warnings.warn(message, category, stacklevel=3)
 
 
 def cli_main(func):

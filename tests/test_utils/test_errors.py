@@ -26,3 +26,33 @@ def test_plain_messages_are_folded():
     assert one_line(DataError('a\n  b')) == 'a b'
     assert one_line(DataError('')) == 'DataError'
     assert one_line(ValueError('Caught nothing: x')) == 'Caught nothing: x'
+
+
+def _random_weight_warnings(caught):
+    return [w for w in caught if 'no pretrained weights' in str(w.message)]
+
+
+def test_random_weights_warning_appears_once(monkeypatch):
+    # The semantic encoder and text embedders of the same random CLIP (as the segmentation check
+    # and the visualization hook build them): the user is told once, through one channel, even
+    # when code in between changes the warning filters (which clears Python's own registry).
+    import warnings
+
+    from sair_toolbox.models.semantic_encoders.maskclip import MaskCLIPEncoder
+    from sair_toolbox.models.text_embedder import CLIPTextEmbedder
+    from sair_toolbox.utils import errors
+    from tests.tiny_clip import TINY_CLIP
+    monkeypatch.setattr(errors, '_WARNED', set())  # as in a fresh process
+    tiny = dict(arch='ViT-B-16', pretrained=None, model_cfg=TINY_CLIP)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('default')
+        MaskCLIPEncoder(**tiny)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # as MMEngine's dataset code does
+        CLIPTextEmbedder(**tiny)
+        CLIPTextEmbedder(**tiny)
+    shown = _random_weight_warnings(caught)
+    assert len(shown) == 1 and 'meaningless without pretrained weights' in str(shown[0].message)
+    # A filter that asks for every occurrence (-W always, pytest.warns) gets it again.
+    with pytest.warns(UserWarning, match='meaningless without pretrained weights'):
+        CLIPTextEmbedder(**tiny)

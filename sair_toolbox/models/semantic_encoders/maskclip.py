@@ -73,7 +73,7 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         from ..clip_loading import create_clip
-        clip, info = create_clip(arch, pretrained, model_cfg, cache_dir, owner=type(self).__name__)
+        clip, info = create_clip(arch, pretrained, model_cfg, cache_dir)
         visual = clip.visual
         del clip  # the text tower is not needed here
         self._check_supported(visual, arch if model_cfg is None else 'model_cfg')

@@ -1,17 +1,14 @@
 """Segment Anything's image encoder as a frozen dense encoder (paper Sec. 5.3, Tab. 6)."""
-import logging
 import os.path as osp
-import warnings
 from functools import partial
 from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from sair_toolbox.registry import SEMANTIC_ENCODERS
-from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError
+from sair_toolbox.utils.errors import ConfigError, WeightsNotFoundError, warn_once
 
 from .base import BaseSemanticEncoder
 
@@ -128,8 +125,7 @@ class SAMEncoder(BaseSemanticEncoder):
             msg = (f'SAMEncoder: no checkpoint for SAM {arch}; the image encoder is randomly '
                    'initialised and semantic features are meaningless without pretrained weights '
                    f'(download {SAM_CHECKPOINTS[arch]})')
-            warnings.warn(msg, UserWarning, stacklevel=2)
-            print_log(msg, logger='current', level=logging.WARNING)
+            warn_once(msg)
         self._pos_cache: Dict[tuple, Tensor] = {}
         self.freeze()
 
