@@ -270,6 +270,14 @@ class SAIRInferencer:
             self._text = (embedder, classes)
         return self._text
 
+    @property
+    def class_embeddings(self) -> Optional[torch.Tensor]:
+        """(L, c) text embeddings of :attr:`class_names`, or None (no SIR, no CLIP text tower
+        or no class names)."""
+        if not (self.has_semantics and self.class_names):
+            return None
+        return self._text_side()[1]
+
     def text_embedding(self, text: str) -> torch.Tensor:
         """(c,) embedding of a class name (prompt ensemble) or of a literal prompt."""
         from .text_guidance import text_embedding_for
@@ -383,9 +391,7 @@ class SAIRInferencer:
         edits, captured = [], {}
         if steer is not None:
             edits.append(FieldSteering(steer[0], mask, **steer[1]))
-        text_side = self._text_side() if labels and self.has_semantics and self.class_names \
-            else (None, None)
-        class_embeddings = text_side[1]
+        class_embeddings = self.class_embeddings if labels else None
         if class_embeddings is not None:
             def capture(field):
                 captured['field'] = field

@@ -23,7 +23,7 @@ def inferencer(tiny):
     inf = SAIRInferencer(*tiny, device='cpu')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # random-init warnings of the tiny CLIP
-        inf.model, inf._text_side()
+        inf.model, inf.class_embeddings
     return inf
 
 
@@ -89,7 +89,7 @@ def test_label_maps_from_checkpoint_meta(inferencer):
     model = inferencer.model
     t_img = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     t_mask = torch.from_numpy(mask > 0).float()[None, None]
-    classes = inferencer._text_side()[1]
+    classes = inferencer.class_embeddings
     for use_sir, labels in ((False, result.labels_masked), (True, result.labels_sir)):
         feats = model.semantic_features(t_img, t_mask, use_sir=use_sir)
         assert np.array_equal(zero_shot_label_map(feats, classes)[0].numpy(), labels)

@@ -64,7 +64,7 @@ def inferencer(tmp_path_factory):
     inf = SAIRInferencer(*save_tiny_sair(tmp_path_factory.mktemp('tg')), device='cpu')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        inf.model, inf._text_side()
+        inf.model, inf.class_embeddings
     return inf
 
 
@@ -108,7 +108,7 @@ def test_named_class_fills_the_field_in_the_hole(inferencer):
         assert np.array_equal(result.labels_masked, inferencer(img, hole).labels_masked)
     # a prompt that is not a class name is embedded as it is
     prompt = inferencer.text_embedding('a photo of a lake')
-    assert prompt.shape == (inferencer._text_side()[1].shape[1], )
+    assert prompt.shape == (inferencer.class_embeddings.shape[1], )
     assert not torch.allclose(prompt, inferencer.text_embedding('water'))
     with pytest.raises(ConfigError, match='empty'):
         inferencer.text_embedding('  ')

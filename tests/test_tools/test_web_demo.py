@@ -1,0 +1,216 @@
+"""tools/web_demo.py in a real browser: Playwright driving Debian's Chromium, headless.
+
+The demo runs as a user would start it (a subprocess on 127.0.0.1, a tiny model); the page is
+used as a user would: open a file that is not an image, then an image, paint a stroke on the
+canvas, press Inpaint, steer the hole to a class by text, and use two tabs at once.
+"""
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.tiny_sair import ROOT, TINY_CLASSES, TINY_PALETTE, save_tiny_sair
+
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+WAIT_MS = 30_000  # every wait in the page is bounded
+
+
+def _require_browser():
+    if CHROMIUM is None:
+        if os.environ.get('CI'):
+            pytest.fail('chromium is not installed; .ci/run installs it (apt-get install chromium)')
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    _require_browser()
+    tmp = tmp_path_factory.mktemp('web_demo')
+    config, ckpt = save_tiny_sair(tmp)
+    port = _free_port()
+    url = f'http://127.0.0.1:{port}/'
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', HF_HUB_OFFLINE='1',
+               NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
+    log = open(tmp / 'server.log', 'w')
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, 'tools', 'web_demo.py'), '--config', config,
+         '--checkpoint', ckpt, '--host', '127.0.0.1', '--port', str(port), '--device', 'cpu',
+         '--num-examples', '0'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f'the web demo exited ({proc.returncode}): '
+                            f'{(tmp / "server.log").read_text()[-2000:]}')
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f'the web demo did not start in 120 s: '
+                            f'{(tmp / "server.log").read_text()[-2000:]}')
+            time.sleep(0.5)
+        yield url, tmp
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        # Background tabs must not be throttled: the two-tab test waits on both at once.
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            '--no-sandbox', '--disable-gpu', '--disable-background-timer-throttling',
+            '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'])
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={'width': 1400, 'height': 1200})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    page.wait_for_selector('#editor canvas')
+    return page
+
+
+def _status(page, needle):
+    """The status line once it says ``needle`` (bounded wait; a timeout shows the line)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        page.wait_for_function(
+            "needle => document.querySelector('#status').innerText.includes(needle)",
+            arg=needle)
+    except PlaywrightTimeout:
+        pytest.fail(f'the status never said {needle!r}; it says '
+                    f'{page.locator("#status").inner_text()!r}')
+    return page.locator('#status').inner_text().strip()
+
+
+def _upload(page, path):
+    page.locator('#upload input[type=file]').set_input_files(str(path))
+
+
+def _open_image(page, path):
+    """Open an image and wait until the editor shows it (its zoom changes, then settles), so
+    that a stroke lands on the image and not on the empty canvas."""
+    zoom = page.locator('#editor .zoom-number')
+    before = zoom.inner_text().strip()
+    _upload(page, path)
+    _status(page, f'Opened {path.name}')
+    page.wait_for_function(
+        "b => { const z = document.querySelector('#editor .zoom-number');"
+        " return z && z.innerText.trim() !== b; }", arg=before)
+    last = None
+    for _ in range(20):  # settled: the same zoom twice in a row
+        now = zoom.inner_text().strip()
+        if now == last:
+            break
+        last = now
+        time.sleep(0.25)
+
+
+def _stroke(page):
+    """Paint a horizontal stroke through the middle of the canvas (the image is centred)."""
+    box = page.locator('#editor canvas').first.bounding_box()
+    cx, cy = box['x'] + box['width'] / 2, box['y'] + box['height'] / 2
+    page.mouse.move(cx - 50, cy)
+    page.mouse.down()
+    for k in range(1, 5):  # few events: each one re-renders the canvas in software
+        page.mouse.move(cx - 50 + 25 * k, cy)
+    page.mouse.up()
+
+
+def _image(page, elem_id):
+    src = page.locator(f'#{elem_id} img').get_attribute('src')
+    body = page.request.get(src).body() if not src.startswith('data:') else None
+    if body is None:
+        import base64
+        body = base64.b64decode(src.split(',', 1)[1])
+    return np.asarray(Image.open(io.BytesIO(body)).convert('RGB'))
+
+
+def _picture(tmp):
+    y, x = np.mgrid[0:48, 0:64]
+    img = np.stack([x * 4, y * 5, (x + y) * 2], -1).astype(np.uint8)
+    path = tmp / 'picture.png'
+    Image.fromarray(img).save(path)
+    return img, path
+
+
+def test_draw_inpaint_and_bad_upload(server, browser):
+    url, tmp = server
+    page = _open(browser, url)
+    notes = tmp / 'notes.png'
+    notes.write_text('these are notes, not pixels')
+    _upload(page, notes)
+    message = _status(page, 'Error')
+    assert message == 'Error: cannot read image notes.png: not an image file (unknown format)'
+
+    img, path = _picture(tmp)
+    _open_image(page, path)
+    assert 'Opened picture.png (64x48)' in page.locator('#status').inner_text()
+    _stroke(page)
+    page.click('#run')
+    status = _status(page, 'Filled')
+    assert '64x48 -> 64x48' in status and '\n' not in status
+    out = _image(page, 'output')
+    assert out.shape == img.shape
+    diff = np.abs(out.astype(int) - img.astype(int)).max(axis=2)
+    assert diff[22:26, 30:34].min() > 0            # the stroke's middle is filled anew
+    for corner in (diff[:4, :4], diff[:4, -4:], diff[-4:, :4], diff[-4:, -4:]):
+        assert corner.max() == 0                  # known pixels are kept
+    for elem_id in ('map_masked', 'map_sir'):
+        labels = _image(page, elem_id)
+        assert labels.shape == img.shape
+        colors = {tuple(c) for c in np.unique(labels.reshape(-1, 3), axis=0)}
+        assert colors <= {tuple(c) for c in TINY_PALETTE}
+    assert all(name in page.locator('#legend').inner_text() for name in TINY_CLASSES)
+
+    # Text-guided fill: the SIR field in the hole becomes the named class.
+    page.locator('#text input').fill('water')
+    page.keyboard.press('Enter')
+    page.click('#run')
+    assert 'steered to "water"' in _status(page, 'steered')
+    sir_map = _image(page, 'map_sir')
+    assert tuple(sir_map[24, 32]) == tuple(TINY_PALETTE[TINY_CLASSES.index('water')])
+    page.screenshot(path=str(tmp / 'web_demo.png'), full_page=True)
+    assert (tmp / 'web_demo.png').stat().st_size > 0
+    page.close()
+
+
+def test_two_tabs_share_one_queue(server, browser):
+    url, tmp = server
+    _, path = _picture(tmp)
+    pages = [_open(browser, url) for _ in range(2)]
+    for page in pages:
+        _open_image(page, path)
+        _stroke(page)
+    for page in pages:  # both requests at once; the server runs them one after the other
+        page.click('#run')
+    for page in pages:
+        assert 'Filled' in _status(page, 'Filled')
+        page.close()
