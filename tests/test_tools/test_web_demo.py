@@ -214,3 +214,19 @@ def test_two_tabs_share_one_queue(server, browser):
     for page in pages:
         assert 'Filled' in _status(page, 'Filled')
         page.close()
+
+
+def test_bad_checkpoint_is_one_line_before_serving(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('web_demo_tool',
+                                                  os.path.join(ROOT, 'tools', 'web_demo.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config, _ = save_tiny_sair(tmp_path)
+    bad = tmp_path / 'notes.pth'
+    bad.write_text('not weights')
+    with pytest.raises(SystemExit) as exc:
+        tool.main(['--config', config, '--checkpoint', str(bad), '--port', str(_free_port())])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'notes.pth is not a PyTorch checkpoint' in err[0]
