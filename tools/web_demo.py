@@ -1,6 +1,6 @@
 """The browser demo: draw a hole, inpaint at any scale, see SIR's class maps, steer with text.
 
-    python tools/web_demo.py                                   # the demo config + its last checkpoint
+    python tools/web_demo.py                  # the demo config and its last checkpoint
     python tools/web_demo.py --config configs/sair/sair_celebahq.py \
         --checkpoint work_dirs/sair_celebahq/iter_312600.pth --host 0.0.0.0 --port 7860
 

@@ -64,7 +64,7 @@ class InpaintResult:
         os.makedirs(folder, exist_ok=True)
         try:
             Image.fromarray(self.output).save(path)
-        except (ValueError, KeyError) as exc:  # unknown extension
+        except (ValueError, KeyError, OSError) as exc:  # unknown extension, no permission...
             raise DataError(f'cannot write {path}: {exc}') from None
 
 

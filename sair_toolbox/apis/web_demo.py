@@ -101,6 +101,8 @@ class WebDemo:
         self.inferencer = inferencer
         self.max_side = int(max_side)
         self.max_output_side = int(max_output_side)
+        self.legend = legend_html(inferencer.class_names if inferencer.has_semantics else None,
+                                  inferencer.palette)
 
     @staticmethod
     def _message(exc: BaseException, paths: Sequence[Optional[str]] = ()) -> str:
@@ -139,8 +141,8 @@ class WebDemo:
 
     def inpaint(self, editor: Any, mask_path: Optional[str], scale: float, text: Optional[str],
                 strength: float, guidance_scale: str):
-        """One request -> (output, class map without SIR, with SIR, legend HTML, status line)."""
-        empty = (None, None, None, legend_html(None, None))
+        """One request -> (output, class map without SIR, class map with SIR, status line)."""
+        empty = (None, None, None)
         try:
             rgb, drawn = self._from_editor(editor)
             if rgb is None:
@@ -179,8 +181,7 @@ class WebDemo:
         status = (f'Filled {100 * hole.mean():.1f}% of {w}x{h} -> {ow}x{oh}'
                   + (f', hole steered to "{text}"' if text else '') + f' in {took:.2f} s'
                   + (f' ({note})' if note else ''))
-        return (result.output, result.colors_masked, result.colors_sir,
-                legend_html(result.class_names, result.palette), status)
+        return result.output, result.colors_masked, result.colors_sir, status
 
 
 def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_side: int = 1024,
@@ -243,10 +244,10 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
                     map_sir = gr.Image(label='Classes of the SIR field (with SIR)', type='numpy',
                                        elem_id='map_sir', interactive=False, format='png',
                                        height=260)
-                legend = gr.HTML(legend_html(names, inferencer.palette if names else None))
+                gr.HTML(app.legend)
         upload.upload(app.open_image, inputs=upload, outputs=[editor, status, upload])
         run.click(app.inpaint, inputs=[editor, mask_file, scale, text, strength_in, scale_in],
-                  outputs=[output, map_masked, map_sir, legend, status])
+                  outputs=[output, map_masked, map_sir, status])
     return demo
 
 

@@ -1,4 +1,4 @@
-"""SAIRInferencer: inputs of every kind, outputs, label maps, and one-line errors before building."""
+"""SAIRInferencer: inputs of every kind, outputs, label maps, one-line errors before building."""
 import subprocess
 import sys
 import warnings
@@ -171,3 +171,15 @@ def test_bad_options_are_one_line(tiny, tmp_path):
     torch.save({'state_dict': {'w': torch.zeros(1)}}, wrong)
     with pytest.raises(DataError, match='does not fit'):
         SAIRInferencer(tiny[0], str(wrong), device='cpu')(*_pair())
+
+
+def test_bf16_is_close_to_fp32(tiny, inferencer):
+    img, mask = _pair()
+    bf16 = SAIRInferencer(*tiny, device='cpu', precision='bf16')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        low = bf16(img, mask, scale=2)
+    full = inferencer(img, mask, scale=2)
+    assert low.output.dtype == np.uint8 and low.output.shape == full.output.shape
+    # bfloat16 autocast keeps 8 mantissa bits: a few grey levels at most on this tiny model
+    assert np.abs(low.output.astype(int) - full.output.astype(int)).max() <= 4
