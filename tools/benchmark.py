@@ -29,6 +29,7 @@ Examples::
 
     python tools/benchmark.py                  # both tables, S = 256, 3 repeats
     python tools/benchmark.py --suite model --memory-sweep
+    python tools/benchmark.py --suite linear   # MLP-layer kernels per dtype (what linear() uses)
     python tools/benchmark.py --quick          # smoke run (tiny widths, S = 32)
     python tools/benchmark.py --threads 2 --repeat 5 --case liif_air_x1
     python tools/benchmark.py --allocator compare --fast-only   # glibc default vs tuned
@@ -308,6 +309,42 @@ def model_benchmark(args) -> None:
           f'fp32 training step: {100 * (1 - ratio("train", "fp32", True, "fp32", False)):.0f} %')
 
 
+def linear_benchmark(args) -> None:
+    """Kernels for the heads' MLP layers (``M x 256 -> 256`` + ReLU): which is fastest per dtype
+    (what ``local_ensemble.linear`` picks)."""
+    import torch.nn.functional as F
+    rows = 4096 if args.quick else 16384
+    print(f'\nlinear kernels ({rows} x 256 @ 256 x 256 + ReLU, median of {max(args.repeat, 5)}; '
+          'GFLOP/s):')
+    gen = torch.Generator().manual_seed(args.seed)
+    x, w, b = (torch.randn(rows, 256, generator=gen), torch.randn(256, 256, generator=gen),
+               torch.randn(256, generator=gen))
+    xb, wb, bb = x.bfloat16(), w.bfloat16(), b.bfloat16()
+    mkldnn = torch.ops.mkldnn._linear_pointwise
+
+    def autocast_linear():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return torch.relu_(F.linear(x, w, b))
+
+    kernels = [
+        ('float32 F.linear (MKL)', lambda: torch.relu_(F.linear(x, w, b))),
+        ('float32 oneDNN linear+relu', lambda: mkldnn(x, w, b, 'relu', [], '')),
+        ('bfloat16 F.linear', lambda: torch.relu_(F.linear(xb, wb, bb))),
+        ('bfloat16 addmm', lambda: torch.relu_(torch.addmm(bb, xb, wb.t()))),
+        ('bfloat16 oneDNN linear+relu', lambda: mkldnn(xb, wb, bb, 'relu', [], '')),
+        ('autocast F.linear (fp32 in)', autocast_linear),
+    ]
+    flops = 2 * rows * 256 * 256
+    with torch.no_grad():
+        for label, fn in kernels:
+            try:
+                fn()
+                seconds, _ = median_time(fn, max(args.repeat, 5))
+                print(f'  {label:<30} {seconds * 1e3:>8.2f} ms {flops / seconds / 1e9:>7.0f}')
+            except RuntimeError as exc:  # e.g. no oneDNN bfloat16 kernel on this CPU
+                print(f'  {label:<30} unavailable ({" ".join(str(exc).split())[:60]})')
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--size', type=int, default=256, help='image size S (default 256)')
@@ -328,8 +365,9 @@ def parse_args(argv=None):
                         help='tuned: keep freed memory in-process as the tools do (default); '
                         'glibc: allocator defaults; compare: run both in child processes')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--suite', choices=('all', 'heads', 'model'), default='all',
-                        help='implicit-head table, whole-model table, or both (default)')
+    parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear'), default='all',
+                        help='implicit-head table, whole-model table, both (default), or the '
+                        'linear-kernel comparison')
     parser.add_argument('--model-case', action='append', default=None,
                         choices=[c[0] for c in MODEL_CASES],
                         help='whole-model: run only this case (repeatable); default all')
@@ -372,6 +410,9 @@ def main(argv=None):
         raise ConfigError('--repeat, --batch and --ref-chunk must be >= 1')
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.suite == 'linear':
+        linear_benchmark(args)
+        return
     if args.suite != 'model':
         heads_benchmark(args, tuned)
     if args.suite != 'heads':
