@@ -24,9 +24,6 @@ def tiny_load_cfg(tmp_path, monkeypatch):
             if cfg.get(key):
                 cfg[key].update(batch_size=3, num_workers=0, persistent_workers=False)
                 cfg[key].dataset.update(data)
-        if variant.stage_one:  # shrink() drops init_cfg: put the stage-one checkpoint back
-            cfg.model.sir.init_cfg = dict(type='Pretrained', prefix='sir.',
-                                          checkpoint=done[variant.stage_one]['checkpoint'])
         return cfg
 
     monkeypatch.setattr(demo_tables, '_load_cfg', load)
@@ -37,16 +34,16 @@ def test_tables_and_figures(tmp_path, tiny_load_cfg):
     lines = []
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # random-init warnings of the shrunk encoders
-        results = demo_tables.run_demo_tables(str(out), str(tmp_path / 'work'), iters=10,
-                                              names=['SAIR', 'LIIF', 'SAIR two-stage'],
+        results = demo_tables.run_demo_tables(str(out), str(tmp_path / 'work'), iters=5,
+                                              names=['SAIR', 'LIIF'],
                                               log=lines.append)
-    assert list(results) == ['SAIR', 'LIIF', 'SIR stage 1', 'SAIR two-stage']
-    assert any('[1/4] SAIR' in line for line in lines)
+    assert list(results) == ['SAIR', 'LIIF']
+    assert any('[1/2] SAIR' in line for line in lines)
     tables = (out / 'tables.md').read_text()
-    for title in ('Tab. 1', 'Tab. 5', 'Tab. 6', 'field zeroed'):
+    for title in ('Tab. 1', 'Tab. 4', 'Tab. 5', 'Tab. 6', 'field zeroed'):
         assert title in tables
     saved = json.loads((out / 'results.json').read_text())
-    assert saved['iters'] == 10
+    assert saved['iters'] == 5
     sair = saved['results']['SAIR']
     assert set(sair['metrics']) >= {'all/PSNR', '0-20/PSNR', '20-40/SSIM', '40-60/L1'}
     assert 0 <= sair['segmentation']['with_sir']['hole']['mIoU'] <= 1
@@ -55,4 +52,4 @@ def test_tables_and_figures(tmp_path, tiny_load_cfg):
     for fig in ('fig3_label_maps.png', 'fig4_curves.png'):
         assert osp.getsize(out / fig) > 1000
     # One schedule for all: the same number of iterations in every run's checkpoint name.
-    assert all(r['checkpoint'].endswith('iter_10.pth') for r in saved['results'].values())
+    assert all(r['checkpoint'].endswith('iter_5.pth') for r in saved['results'].values())

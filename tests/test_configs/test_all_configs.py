@@ -116,7 +116,7 @@ DEMO_SIZES = {
 
 
 @pytest.mark.parametrize('ablation', sorted(set(EXPECTED_MODEL_DIFF)
-                                            - {'sair-sam', 'sair-classlogits'}))
+                                            - {'sair-sam'}))
 def test_demo_ablation_differs_only_where_its_name_says(ablation):
     main = os.path.join(ROOT, 'configs', 'sair', 'sair_demo.py')
     path = os.path.join(ROOT, 'configs', 'sair', 'ablations', f'{ablation}_demo.py')

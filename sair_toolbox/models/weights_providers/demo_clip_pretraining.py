@@ -2,11 +2,12 @@
 
 The demo scenes (:mod:`sair_toolbox.datasets.demo_scenes`) have per-pixel labels, so a small
 open_clip CLIP can be taught *dense* image-text alignment directly: for every pixel, MaskCLIP's
-dense feature (computed by the project's own :meth:`MaskCLIPEncoder.encode`) must be closest, in cosine similarity, to the text
-embedding of the pixel's class name (computed by :meth:`CLIPTextEmbedder.class_embeddings`: the
-real prompt templates, prompt-ensembled). The loss is the per-pixel cross-entropy over the ``L``
-class prompts of ``exp(logit_scale) * cos(feature, text)``, with CLIP's own learnable
-``logit_scale`` as the temperature. Both towers are trained (the image tower through MaskCLIP's
+dense feature (computed by the project's own :meth:`MaskCLIPEncoder.encode`) must be closest, in
+cosine similarity, to the text embedding of the pixel's class name (computed by
+:meth:`CLIPTextEmbedder.class_embeddings`: the real prompt templates, prompt-ensembled). The
+loss is the per-pixel cross-entropy over the ``L`` class prompts of
+``exp(logit_scale) * cos(feature, text)``, with CLIP's own learnable ``logit_scale`` as the
+temperature. Both towers are trained (the image tower through MaskCLIP's
 value path, the text tower through the prompts), so the text side is part of what aligns.
 
 Only unmasked images are seen, as CLIP sees photos. The scenes come from their own seed stream
@@ -150,8 +151,9 @@ def pretrain_demo_clip(model_cfg: dict,
     The image side is a :class:`MaskCLIPEncoder` and the text side a :class:`CLIPTextEmbedder`,
     both loaded from a seeded random initialisation saved next to ``out_path`` -- i.e. through the
     same loading path and forward math as at use time; their parameters are unfrozen here and
-    trained jointly (all but the token-embedding table) with AdamW (linear warm-up, cosine decay) on the dense cross-entropy of
-    :func:`dense_logits` with ``exp(clip.logit_scale)`` (clamped at 100, as CLIP) as temperature.
+    trained jointly (all but the token-embedding table) with AdamW (linear warm-up, cosine
+    decay) on the dense cross-entropy of :func:`dense_logits` with ``exp(clip.logit_scale)``
+    (clamped at 100, as CLIP) as temperature.
     Random horizontal flips.
 
     Args:
