@@ -62,6 +62,8 @@ VARIANTS = (
     Variant('SemLTE', _ABL + 'semlte_demo.py', ('4',)),
     Variant('EDSR-LIIF', _ABL + 'edsr-liif_demo.py', ('4',)),
     Variant('SAIR-EDSR', _ABL + 'sair-edsr_demo.py', ('4',)),
+    # An option found by the diagnostics (not a paper row): the field's direction, learned scale.
+    Variant('SAIR + normalised field', _ABL + 'sair-normfield_demo.py', ('6',)),
 )
 
 

@@ -53,3 +53,17 @@ def test_tables_and_figures(tmp_path, tiny_load_cfg):
         assert osp.getsize(out / fig) > 1000
     # One schedule for all: the same number of iterations in every run's checkpoint name.
     assert all(r['checkpoint'].endswith('iter_5.pth') for r in saved['results'].values())
+
+
+def test_one_schedule_and_the_stage_one_checkpoint(tmp_path):
+    variants = {v.name: v for v in demo_tables.VARIANTS}
+    options = demo_tables.schedule_options(200)
+    done = {'SIR stage 1': dict(checkpoint='stage1/iter_200.pth')}
+    cfgs = {n: demo_tables._load_cfg(v, str(tmp_path / n), options, done)
+            for n, v in variants.items()}
+    assert cfgs['SAIR two-stage'].model.sir.init_cfg.checkpoint == 'stage1/iter_200.pth'
+    assert cfgs['SAIR two-stage'].model.sir.frozen
+    for cfg in cfgs.values():  # nothing tuned per variant
+        assert cfg.train_cfg.max_iters == 200 and cfg.randomness.seed == 0
+        assert cfg.param_scheduler.milestones == [150]
+        assert cfg.optim_wrapper == cfgs['SAIR'].optim_wrapper
