@@ -20,7 +20,7 @@ from sair_toolbox.models.weights_providers.demo_clip_pretraining import (determi
 SIZE = 32
 CLIP_CFG = dict(
     embed_dim=32,
-    vision_cfg=dict(image_size=SIZE, layers=2, width=48, patch_size=4, head_width=24),
+    vision_cfg=dict(image_size=SIZE, layers=1, width=32, patch_size=4, head_width=16),
     text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=1),
 )
 
@@ -28,8 +28,8 @@ CLIP_CFG = dict(
 @pytest.fixture(scope='module')
 def demo_clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp('sir_sem') / 'demo_clip'
-    return dict(type='DemoCLIPWeights', cache_dir=str(folder), image_size=SIZE, num_scenes=256,
-                steps=80, batch_size=16, lr=3e-3, warmup=10, num_val=0)
+    return dict(type='DemoCLIPWeights', cache_dir=str(folder), image_size=SIZE, num_scenes=128,
+                steps=60, batch_size=16, lr=3e-3, warmup=10, num_val=0)
 
 
 def masked_scenes(num, seed, stream):
