@@ -238,10 +238,10 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
                 output = gr.Image(label='Result', type='numpy', elem_id='output',
                                   interactive=False, format='png', height=400)
                 with gr.Row():
-                    map_masked = gr.Image(label='Classes of the masked image (without SIR)',
+                    map_masked = gr.Image(label='Classes without SIR',
                                           type='numpy', elem_id='map_masked', interactive=False,
                                           format='png', height=260)
-                    map_sir = gr.Image(label='Classes of the SIR field (with SIR)', type='numpy',
+                    map_sir = gr.Image(label='Classes with SIR', type='numpy',
                                        elem_id='map_sir', interactive=False, format='png',
                                        height=260)
                 gr.HTML(app.legend)
