@@ -59,3 +59,8 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=300, max_keep_ckpts=2),
 )
+
+# Text-guided fill (SAIRInferencer, tools/inpaint.py --text, the web demo): the SIR field in the
+# hole is steered to the class's text embedding, scaled to the field's own per-pixel norm
+# (see sair_toolbox/apis/text_guidance.py; 'region_norm' and 'unit' are the alternatives).
+text_guidance = dict(strength=1.0, scale='match_norm')
