@@ -332,6 +332,10 @@ class SAIRInferencer:
         Yields:
             :class:`InpaintResult` per image.
         """
+        from .text_guidance import GUIDANCE_SCALES
+        if guidance_scale is not None and guidance_scale not in GUIDANCE_SCALES:
+            raise ConfigError(f'text guidance scale must be one of {", ".join(GUIDANCE_SCALES)}, '
+                              f'got {guidance_scale!r}')
         imgs = list(imgs)
         mask_list = _as_list(masks)
         if mask_list is None:

@@ -167,6 +167,8 @@ def test_bad_options_are_one_line(tiny, tmp_path):
         SAIRInferencer(tiny[0], None)
     with pytest.raises(ConfigError, match='scale'):
         SAIRInferencer(*tiny, device='cpu', guidance=dict(scale='huge'))
+    with pytest.raises(ConfigError, match='scale must be one of'):
+        SAIRInferencer(*tiny, device='cpu')(*_pair(), text='water', guidance_scale='huge')
     wrong = tmp_path / 'wrong.pth'
     torch.save({'state_dict': {'w': torch.zeros(1)}}, wrong)
     with pytest.raises(DataError, match='does not fit'):
