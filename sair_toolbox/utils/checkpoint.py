@@ -140,6 +140,8 @@ def check_checkpoint_file(path: str, source: Optional[str] = None) -> None:
         DataError: the file is empty, truncated, or not a PyTorch checkpoint.
     """
     where = f' ({source})' if source else ''
+    if osp.isdir(path):
+        raise DataError(f'checkpoint {path} is a folder, not a checkpoint file{where}')
     if not osp.isfile(path):
         raise WeightsNotFoundError(f'checkpoint {path} does not exist{where}')
     with open(path, 'rb') as f:

@@ -16,6 +16,7 @@ KINDS = {
     'text': 'is not a PyTorch checkpoint (not written by torch.save',
     'truncated': 'truncated or corrupt',
     'zip': 'is not a PyTorch checkpoint (a zip archive without data.pkl)',
+    'folder': 'is a folder, not a checkpoint file',
 }
 
 
@@ -24,6 +25,8 @@ def make_bad(path, kind):
         path.write_bytes(b'')
     elif kind == 'text':
         path.write_text('model = dict(type="SAIR")\n')
+    elif kind == 'folder':
+        path.mkdir()
     elif kind == 'truncated':
         torch.save(dict(state_dict=dict(w=torch.zeros(256))), path)
         data = path.read_bytes()

@@ -20,8 +20,8 @@ class InpaintVisualizationHook(Hook):
     """After every validation, draw fixed val samples and hand the grid to the Visualizer.
 
     One row per sample: ``masked`` (hole in ``hole_color``) | ``output`` (the composite
-    ``I * (1 - M) + pred * M``) | ``ground truth`` | ``GT labels`` (when the dataset has label
-    maps) | ``no SIR`` and ``SIR`` class maps (the paper's Fig. 3). The class maps are the
+    ``I * (1 - M) + pred * M``) | ``ground truth`` | ``GT classes`` (when the dataset has label
+    maps) | ``classes (no SIR)`` | ``classes (SIR)`` (the paper's Fig. 3). The class maps are the
     zero-shot labels (per-pixel argmax of cosine similarity) of
     ``model.semantic_features(img, mask, use_sir=False / True)`` -- the masked image's encoder
     features bilinearly resized, and the SIR-completed field -- against the CLIP text embeddings

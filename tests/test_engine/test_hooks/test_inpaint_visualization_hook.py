@@ -126,6 +126,11 @@ def test_models_without_sir_get_no_class_maps(trained):
     grid = hook.draw(_stub_runner(liif, runner.val_dataloader.dataset, cfg))
     assert grid.shape[1] == 3 * (128 + 4) + 4
     assert 'no semantic branch' in hook._no_maps_reason
+    # NFS (SIR without its head): only the masked features' class map.
+    nfs_cfg = dict(runner.cfg.model, sir=dict(runner.cfg.model.sir, head=None))
+    hook = InpaintVisualizationHook(num_samples=1)
+    grid = hook.draw(_stub_runner(MODELS.build(nfs_cfg), runner.val_dataloader.dataset, nfs_cfg))
+    assert grid.shape[1] == 5 * (128 + 4) + 4  # masked, output, GT, GT classes, no SIR
     # A SAM encoder has no text tower: no class maps, said once, no crash.
     sam_cfg = dict(runner.cfg.model, sir=dict(runner.cfg.model.sir,
                                               encoder=dict(type='SAMEncoder')))
