@@ -330,16 +330,22 @@ def mkldnn_linear_available(dtype: torch.dtype = torch.float32) -> bool:
     try:
         if dtype == torch.bfloat16 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
             return False
-        gen = torch.Generator().manual_seed(0)
-        x = torch.randn(5, 8, generator=gen).to(dtype)
-        w = torch.randn(16, 8, generator=gen).to(dtype)
-        b = torch.randn(16, generator=gen).to(dtype)
-        y = torch.ops.mkldnn._linear_pointwise(x, w, b, 'relu', [], '')
-        expected = torch.relu(F.linear(x.float(), w.float(), b.float()))
-        tol = 1e-5 if dtype == torch.float32 else 0.1
-        return y.dtype == dtype and bool(torch.allclose(y.float(), expected, atol=tol, rtol=tol))
+        # The first call usually comes from a forward under autocast: probe outside it.
+        with torch.autocast('cpu', enabled=False):
+            return _probe_mkldnn_linear(dtype)
     except Exception:  # noqa: BLE001 - any missing op / build difference means "not available"
         return False
+
+
+def _probe_mkldnn_linear(dtype: torch.dtype) -> bool:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 8, generator=gen).to(dtype)
+    w = torch.randn(16, 8, generator=gen).to(dtype)
+    b = torch.randn(16, generator=gen).to(dtype)
+    y = torch.ops.mkldnn._linear_pointwise(x, w, b, 'relu', [], '')
+    expected = torch.relu(F.linear(x.float(), w.float(), b.float()))
+    tol = 1e-5 if dtype == torch.float32 else 0.1
+    return y.dtype == dtype and bool(torch.allclose(y.float(), expected, atol=tol, rtol=tol))
 
 
 class _MkldnnLinear(torch.autograd.Function):

@@ -85,6 +85,19 @@ def test_linear_helper_in_bfloat16_matches_f_linear_with_gradients():
         torch.testing.assert_close(a, b, atol=0.1, rtol=0.02)
 
 
+def test_kernel_probe_does_not_depend_on_autocast():
+    # The first probe usually runs inside a forward under autocast; it must not fail there
+    # (it once did, and every bfloat16 MLP layer fell back to a 2x slower kernel).
+    outside = mkldnn_linear_available(torch.bfloat16)
+    mkldnn_linear_available.cache_clear()
+    try:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert mkldnn_linear_available(torch.bfloat16) == outside
+            assert mkldnn_linear_available(torch.float32) == torch.backends.mkldnn.is_available()
+    finally:
+        mkldnn_linear_available.cache_clear()
+
+
 @pytest.mark.parametrize('name', sorted(HEADS))
 def test_folded_projection_is_exact_at_the_border(name):
     # A part given as the input of a linear layer (bias included) folds into the conv exactly,
