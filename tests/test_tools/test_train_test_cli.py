@@ -124,7 +124,7 @@ def test_train_options_shape_the_config(tmp_path):
     assert cfg.work_dir == f'./work_dirs/{stem}' and not cfg.resume and cfg.launcher == 'none'
 
     ckpt = tmp_path / 'iter_2.pth'
-    ckpt.write_bytes(b'')
+    torch.save(dict(state_dict={}), ckpt)  # a real (empty) checkpoint: the tools check it
     cfg = train.build_train_cfg(train.parse_args(
         [CONFIG, '--work-dir', str(tmp_path), '--resume', str(ckpt), '--seed', '7',
          '--auto-scale-lr', '--cfg-options', 'train_cfg.max_iters=3',
@@ -144,7 +144,7 @@ def test_train_options_shape_the_config(tmp_path):
 def test_test_options_shape_the_config(tmp_path):
     test = load_tool(TEST)
     ckpt = tmp_path / 'x.pth'
-    ckpt.write_bytes(b'')
+    torch.save(dict(state_dict={}), ckpt)  # a real (empty) checkpoint: the tools check it
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--work-dir', str(tmp_path)]))
     assert (cfg.load_from, cfg.resume, cfg.work_dir) == (str(ckpt), False, str(tmp_path))
 
