@@ -208,7 +208,7 @@ def format_tables(results: Dict[str, Dict], iters: int) -> str:
         rows = [(n, r['metrics']) for n, r in tested
                 if any(v.name == n and number in v.tables for v in VARIANTS)]
         if rows:
-            lines.extend([format_comparison(rows, title=f'**Tab. {number} (demo): {title}**',
+            lines.extend([format_comparison(rows, title=f'Tab. {number} (demo): {title}',
                                             style='markdown'), ''])
 
     table('1', 'SAIR vs LIIF per mask-ratio bin')
