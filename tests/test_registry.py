@@ -18,7 +18,8 @@ from tests.test_engine.tiny_run import tiny_cfg
 # The module's own registries (not the MMEngine parents it imports as MMENGINE_*).
 REGISTRIES = {name: obj for name, obj in vars(registry_module).items()
               if isinstance(obj, Registry) and not name.startswith('MMENGINE_')}
-PARENTLESS = ('SEMANTIC_ENCODERS', 'APPEARANCE_ENCODERS', 'IMPLICIT_HEADS', 'SEMANTIC_FUSIONS')
+PARENTLESS = ('SEMANTIC_ENCODERS', 'APPEARANCE_ENCODERS', 'IMPLICIT_HEADS', 'SEMANTIC_FUSIONS',
+              'WEIGHTS_PROVIDERS')
 
 
 class Probe:
