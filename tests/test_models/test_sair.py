@@ -24,7 +24,7 @@ def tiny_cfg(**overrides):
                  head=copy.deepcopy(HEAD)),
         air_head=copy.deepcopy(HEAD),
         sem_loss_weight=0.5)
-    cfg.update(overrides)
+    cfg.update(copy.deepcopy(overrides))
     return cfg
 
 

@@ -1,7 +1,6 @@
 """SAIR's fold of the SIR's last layer into AIR (``fold_sir``) against the explicit field ``S``:
 same outputs and gradients (float64, so only the order of float operations differs), the
 fallbacks, and the errors where it cannot apply."""
-import copy
 import warnings
 
 import pytest
@@ -10,20 +9,9 @@ import torch
 from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
 from tests.test_configs.shrink import TINY_CLIP
+from tests.test_models.test_sair import HEAD, tiny_cfg
 
-HEAD = dict(type='LIIFHead', hidden_channels=(16, 16))
 LTE = dict(type='LTEHead', hidden_channels=16, mlp_hidden=(16, ))
-
-
-def tiny_cfg(**overrides):
-    cfg = dict(
-        type='SAIR',
-        appearance_encoder=dict(type='AppearanceCNN', base_channels=8, num_res_blocks=1),
-        sir=dict(encoder=dict(type='MaskCLIPEncoder', pretrained=None, model_cfg=TINY_CLIP),
-                 head=copy.deepcopy(HEAD)),
-        air_head=copy.deepcopy(HEAD), sem_loss_weight=0.5)
-    cfg.update(copy.deepcopy(overrides))
-    return cfg
 
 
 def build(**cfg):
