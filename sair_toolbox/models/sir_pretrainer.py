@@ -1,5 +1,5 @@
 """Stage one of two-stage training: the SIR alone."""
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch.nn.functional as F
 from mmengine.model import BaseModel

@@ -11,7 +11,7 @@ from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.utils.setup_env import register_all_modules
 from tests.test_configs.test_all_configs import _batch
-from tests.test_engine.test_resume import StopAfterHook, train
+from tests.test_engine.test_resume import train
 from tests.test_engine.tiny_run import assert_same_state, model_state, tiny_cfg
 
 AMP = {'optim_wrapper.type': 'AutocastOptimWrapper', 'optim_wrapper.dtype': 'bfloat16'}

@@ -9,7 +9,7 @@ import torch
 from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
 from tests.test_configs.shrink import TINY_CLIP
-from tests.test_models.test_sair import HEAD, tiny_cfg
+from tests.test_models.test_sair import tiny_cfg
 
 LTE = dict(type='LTEHead', hidden_channels=16, mlp_hidden=(16, ))
 

@@ -1,6 +1,5 @@
 """One-line messages, including errors raised inside DataLoader worker processes."""
 import pytest
-import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sair_toolbox.utils.errors import DataError, one_line
