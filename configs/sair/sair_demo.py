@@ -32,7 +32,9 @@ model = dict(
     sir=dict(
         encoder=dict(type='MaskCLIPEncoder', arch='ViT-B-16', model_cfg=demo_clip,
                      pretrained=dict(_delete_=True, **demo_clip_weights)),
-        head=dict(hidden_channels=(128, 128, 128)),
+        # One hidden layer fewer than AIR (3 Linear layers, not the paper's 4): SIR runs at 4
+        # neighbours x every pixel, the largest cost of a demo step (0.59 -> 0.51 s measured).
+        head=dict(hidden_channels=(128, 128)),
     ),
     air_head=dict(hidden_channels=(128, 128, 128)),
     num_queries=2048,

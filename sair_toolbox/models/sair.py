@@ -49,8 +49,10 @@ class SAIR(BaseModel):
             reads 256 instead of 512 semantic channels and ``S`` is not built at full size).
             ``'auto'`` (default): wherever it applies -- a SIR head and an AIR head that are
             ``ProjectedImplicitHead`` s (LIIF, LTE), no global skip in the SIR head, no fusion or
-            ``ConcatFusion`` -- else the explicit ``S``; ``True``: the same but a
-            :class:`ConfigError` where it does not apply; ``False``: always the explicit ``S``.
+            ``ConcatFusion`` -- and pays off -- SIR's last hidden width ``D`` below the field's
+            ``c`` channels, else AIR would read more channels, not fewer --, else the explicit
+            ``S``; ``True``: wherever it applies, whatever ``D``, and a :class:`ConfigError`
+            where it does not; ``False``: always the explicit ``S``.
             A ``field_edit`` passed to :meth:`encode` always uses the explicit ``S``.
         data_preprocessor: defaults to :class:`InpaintDataPreprocessor`.
 
@@ -113,7 +115,12 @@ class SAIR(BaseModel):
             reasons.append(f'fusion {type(self.fusion).__name__} is not linear')
         if reasons and fold_sir is True:
             raise ConfigError(f'fold_sir=True does not apply: {"; ".join(reasons)}')
-        return not reasons
+        if reasons:
+            return False
+        # The fold trades AIR reading the field's c channels for reading SIR's D hidden ones:
+        # it only pays off when D < c (paper: 256 < 512; the demo: 128 > 64 would widen AIR).
+        last = self.sir.last_layer
+        return fold_sir is True or last.in_features < last.out_features
 
     # ------------------------------------------------------------------ representation
     def encode(self, img: Tensor, mask: Tensor,

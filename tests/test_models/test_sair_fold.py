@@ -122,3 +122,13 @@ def test_where_the_fold_does_not_apply(overrides, reason):
 def test_fold_switch_is_checked():
     with pytest.raises(ConfigError, match='fold_sir must be'):
         build(fold_sir='yes')
+
+
+def test_auto_folds_only_when_the_hidden_width_is_narrower_than_the_field():
+    # Tiny SIR head: hidden 16 < field 32, so 'auto' folds (as the paper config, 256 < 512).
+    assert build().fold_sir
+    wide = dict(sir=dict(encoder=dict(type='MaskCLIPEncoder', pretrained=None,
+                                      model_cfg=TINY_CLIP),
+                         head=dict(type='LIIFHead', hidden_channels=(48, 48))))
+    assert not build(**wide).fold_sir  # 48 >= 32: folding would widen AIR's input
+    assert build(fold_sir=True, **wide).fold_sir  # still exact when asked for

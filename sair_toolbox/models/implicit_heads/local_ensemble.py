@@ -167,12 +167,14 @@ def blend_hidden(nbrs: Neighbours, hidden_fn: HiddenFn, prune_eps: float = 0.0) 
     keep = nbrs.weight > prune_eps
     if bool(keep.all()):
         hidden = hidden_fn(nbrs.index.reshape(-1), nbrs.rel_coord.reshape(-1, 2), None)
-        hidden = hidden.view(k_num, n, -1)
+        # unbind, not indexing: the backward of K index views would zero-fill K full (K, N, D)
+        # gradients and sum them; unbind's backward stacks the K parts once.
+        parts = hidden.view(k_num, n, -1).unbind(0)
         weight = nbrs.weight.unsqueeze(-1)
         # Accumulating in place reads each activation once (no (K, N, D) product tensor).
-        out = hidden[0] * weight[0]
+        out = parts[0] * weight[0]
         for k in range(1, k_num):
-            out.addcmul_(hidden[k], weight[k])
+            out.addcmul_(parts[k], weight[k])
         return out
     ks, qs = keep.nonzero(as_tuple=True)
     m = qs.numel()
@@ -363,8 +365,8 @@ class _MkldnnLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, weight, out = ctx.saved_tensors
-        if ctx.relu:
-            grad = grad.masked_fill(out <= 0, 0)
+        if ctx.relu:  # ReLU's own backward kernel: one pass, no boolean mask tensor
+            grad = torch.ops.aten.threshold_backward(grad, out, 0)
         gx = grad.mm(weight) if ctx.needs_input_grad[0] else None
         gw = grad.t().mm(x) if ctx.needs_input_grad[1] else None
         gb = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
