@@ -1,13 +1,13 @@
 """The paper in miniature on the demo world: train and test every offline row, write the tables.
 
     python tools/demo_tables.py [--out results/demo_tables] [--work-root work_dirs/demo_tables]
-                                [--iters 300] [--only SAIR LIIF ...]
+                                [--iters 200] [--only SAIR LIIF ...]
 
 Trains SAIR, LIIF, NFS, OUS, LTE/SemLTE, EDSR-LIIF/SAIR-EDSR and two-stage SIR (configs
 ``configs/sair/sair_demo.py`` and ``configs/sair/ablations/*_demo.py``) with one common schedule,
 tests them on the demo val split and writes ``tables.md`` (Tab. 1, 4, 5, 6 and the semantic
 diagnostics), ``results.json``, ``fig3_label_maps.png`` and ``fig4_curves.png`` into ``--out``.
-About 20 minutes on 2 CPU cores at the default ``--iters``. See
+About 22 minutes on 2 idle CPU cores at the default ``--iters`` (measured). See
 :mod:`sair_toolbox.apis.demo_tables`.
 """
 import argparse
@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--out', default='results/demo_tables', help='output folder')
     p.add_argument('--work-root', default='work_dirs/demo_tables',
                    help="parent of the runs' work dirs")
-    p.add_argument('--iters', type=int, default=300,
+    p.add_argument('--iters', type=int, default=200,
                    help='training iterations of every run (one common schedule)')
     p.add_argument('--only', nargs='+', metavar='NAME',
                    help='train only these rows (e.g. SAIR LIIF)')

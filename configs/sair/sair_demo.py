@@ -8,7 +8,7 @@
 #
 # No CLIP weights can be downloaded here, so the demo world brings its own: a small open_clip CLIP
 # (`demo_clip`, image and text towers) pretrained offline on other demo scenes so that MaskCLIP's
-# dense features match the text embeddings of the class prompts (DemoCLIPWeights, about 2 minutes
+# dense features match the text embeddings of the class prompts (DemoCLIPWeights, about 1 minute
 # on first use, cached in data/demo_clip/ next to the data; `tools/make_demo_data.py --clip` builds
 # it ahead). It is loaded as an ordinary open_clip checkpoint, the path real weights take; with
 # CLIP weights on disk use

@@ -9,7 +9,7 @@ models with a semantic branch also runs the segmentation check (Tab. 5) and the 
 ``fig3_label_maps.png`` and ``fig4_curves.png`` into the output folder.
 
     from sair_toolbox.apis.demo_tables import run_demo_tables
-    run_demo_tables('results/demo_tables', iters=300)
+    run_demo_tables('results/demo_tables', iters=200)
 
 ``tools/demo_tables.py`` is the command-line front end.
 """
@@ -313,7 +313,7 @@ def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR')) -> 
 # ---------------------------------------------------------------------------------- main
 def run_demo_tables(out_dir: str = 'results/demo_tables',
                     work_root: str = 'work_dirs/demo_tables',
-                    iters: int = 300,
+                    iters: int = 200,
                     names: Optional[Sequence[str]] = None,
                     log: Callable[[str], None] = print) -> Dict[str, Dict]:
     """Train and test the variants, write the tables (markdown + JSON) and the figures.

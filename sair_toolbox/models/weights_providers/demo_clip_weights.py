@@ -165,7 +165,7 @@ class DemoCLIPWeights:
                 return self.weights_path
             if problem == 'absent':
                 print_log(f'DemoCLIPWeights: pretraining the demo CLIP into {self.cache_dir} '
-                          '(first use, about 2 minutes on 2 CPU cores)', logger='current')
+                          '(first use, about 1 minute on 2 CPU cores)', logger='current')
             else:
                 print_log(f'DemoCLIPWeights: the demo CLIP cache {self.cache_dir} is {problem}; '
                           'rebuilding it', logger='current', level=logging.WARNING)
