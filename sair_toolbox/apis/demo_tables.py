@@ -161,7 +161,7 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
                                                       evaluate_segmentation,
                                                       semantic_encoder_cfg)
     from sair_toolbox.utils.dist import shutdown_distributed
-    from sair_toolbox.utils.setup_env import build_runner
+    from sair_toolbox.utils.setup_env import build_runner, release_dataloader_workers
     cfg = _load_cfg(variant, work_dir, options, done)
     start = time.time()
     runner = build_runner(cfg)
@@ -184,6 +184,7 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
                 # Kept in memory for Fig. 3 (dropped once it is drawn).
                 result.update(_model=model, _loader=loader, _text=text)
     finally:
+        release_dataloader_workers(runner)
         shutdown_distributed()
     result['seconds'] = time.time() - start
     log(f'demo_tables: {variant.name} done in {result["seconds"]:.0f} s'

@@ -128,21 +128,7 @@ def subprocess_env() -> Dict[str, str]:
 
 
 def release_workers(runner) -> None:
-    """Shut down the dataloader worker processes of an in-process Runner that has finished.
-
-    With ``persistent_workers=True`` they otherwise live until garbage collection, and the
-    collection inside the next Runner's dataset set-up then blocks for seconds per worker.
-    """
-    loaders = []
-    for name in ('train_loop', 'val_loop', 'test_loop'):
-        loop = getattr(runner, f'_{name}', None)
-        if loop is None or isinstance(loop, dict):
-            continue
-        loaders.append(getattr(loop, 'dataloader', None))
-        wrapped = getattr(loop, 'dataloader_iterator', None)
-        if wrapped is not None:
-            loaders.append(wrapped)
-    for obj in loaders:
-        iterator = getattr(obj, '_iterator', None)
-        if iterator is not None and hasattr(iterator, '_shutdown_workers'):
-            iterator._shutdown_workers()
+    """Shut down the dataloader workers of an in-process Runner that has finished
+    (:func:`sair_toolbox.utils.setup_env.release_dataloader_workers`)."""
+    from sair_toolbox.utils.setup_env import release_dataloader_workers
+    release_dataloader_workers(runner)

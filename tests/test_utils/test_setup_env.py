@@ -14,3 +14,25 @@ def test_register_all_modules_sets_scope_and_registers():
     assert type(HOOKS.build(dict(type='RNGStateHook'))).__name__ == 'RNGStateHook'
     allowed = set(torch.serialization.get_safe_globals())
     assert all(entry in allowed for entry in mmengine_checkpoint_globals())
+
+
+def test_release_dataloader_workers_stops_every_worker_now(tmp_path):
+    import multiprocessing
+    import time
+
+    from mmengine.runner import Runner
+
+    from sair_toolbox.utils.setup_env import release_dataloader_workers
+    from tests.test_engine.tiny_run import tiny_cfg
+    register_all_modules(init_default_scope=False)
+    opts = {'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2}
+    for key in ('train_dataloader', 'val_dataloader'):
+        opts.update({f'{key}.num_workers': 1, f'{key}.persistent_workers': True})
+    runner = Runner.from_cfg(tiny_cfg(tmp_path, **opts))
+    runner.train()
+    assert multiprocessing.active_children()  # the persistent workers outlive the loops
+    start = time.monotonic()
+    assert release_dataloader_workers(runner) == 2  # train and val iterators
+    assert time.monotonic() - start < 3  # not the 5 s join timeout per worker
+    assert not multiprocessing.active_children()
+    assert release_dataloader_workers(runner) == 0  # idempotent
