@@ -122,7 +122,8 @@ QUICK_MODEL = {
                                       head_width=16),
         text_cfg=dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=1)),
     'appearance_encoder.base_channels': 8, 'appearance_encoder.num_res_blocks': 1,
-    'sir.head.hidden_channels': (32, 32), 'air_head.hidden_channels': (32, 32),
+    # SIR narrower than its 32-channel field, as in the paper config (256 < 512): 'auto' folds.
+    'sir.head.hidden_channels': (16, 16), 'air_head.hidden_channels': (32, 32),
 }
 
 

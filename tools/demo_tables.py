@@ -7,7 +7,7 @@ Trains SAIR, LIIF, NFS, OUS, LTE/SemLTE, EDSR-LIIF/SAIR-EDSR and two-stage SIR (
 ``configs/sair/sair_demo.py`` and ``configs/sair/ablations/*_demo.py``) with one common schedule,
 tests them on the demo val split and writes ``tables.md`` (Tab. 1, 4, 5, 6 and the semantic
 diagnostics), ``results.json``, ``fig3_label_maps.png`` and ``fig4_curves.png`` into ``--out``.
-About 22 minutes on 2 idle CPU cores at the default ``--iters`` (measured). See
+About 18 minutes on 2 idle CPU cores at the default ``--iters`` (measured). See
 :mod:`sair_toolbox.apis.demo_tables`.
 """
 import argparse

@@ -90,7 +90,8 @@ def release_dataloader_workers(runner) -> int:
     collector (a later Runner in the same process: ``tools/demo_tables.py``), the iterator is
     finalised after parts of its queues, its workers never get the stop message and each one
     costs the 5 s join timeout before it is killed (measured: 30 s per demo run). Shutting them
-    down while the Runner is intact takes milliseconds. Loops that were never built are skipped.
+    down while the Runner is intact takes milliseconds. Loops that were never built are skipped;
+    the loaders stay usable (iterating one again starts new workers).
 
     Args:
         runner (mmengine.runner.Runner): a Runner whose loops have finished.
@@ -99,6 +100,7 @@ def release_dataloader_workers(runner) -> int:
         int: the number of dataloader iterators shut down.
     """
     from mmengine.runner import BaseLoop
+    from torch.utils.data import DataLoader
     count = 0
     for name in ('_train_loop', '_val_loop', '_test_loop'):
         loop = getattr(runner, name, None)
@@ -113,4 +115,6 @@ def release_dataloader_workers(runner) -> int:
                 if not iterator._shutdown:
                     iterator._shutdown_workers()
                     count += 1
+                if isinstance(holder, DataLoader):
+                    holder._iterator = None  # iterating the loader again starts new workers
     return count

@@ -36,3 +36,5 @@ def test_release_dataloader_workers_stops_every_worker_now(tmp_path):
     assert time.monotonic() - start < 3  # not the 5 s join timeout per worker
     assert not multiprocessing.active_children()
     assert release_dataloader_workers(runner) == 0  # idempotent
+    assert len(list(runner.val_dataloader)) >= 1  # the loader still works (new workers)
+    assert release_dataloader_workers(runner) == 1
