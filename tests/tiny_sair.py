@@ -34,3 +34,14 @@ def save_tiny_sair(folder, seed: int = 0):
     meta = dict(dataset_meta=dict(classes=TINY_CLASSES, palette=TINY_PALETTE))
     torch.save({'state_dict': model.state_dict(), 'meta': meta}, ckpt)
     return str(config), str(ckpt)
+
+
+def tiny_inferencer(folder):
+    """A :class:`SAIRInferencer` of :func:`save_tiny_sair` on CPU, model and class embeddings
+    built (their random-weights warnings silenced)."""
+    from sair_toolbox.apis import SAIRInferencer
+    inf = SAIRInferencer(*save_tiny_sair(folder), device='cpu')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        inf.model, inf.class_embeddings
+    return inf

@@ -1,15 +1,13 @@
 """Text-guided fill: the steering math, the SAIR seam, and the inferencer's text option."""
-import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sair_toolbox.apis import SAIRInferencer
 from sair_toolbox.apis.text_guidance import FieldSteering, steer_field
 from sair_toolbox.utils.errors import ConfigError, ShapeError
-from tests.tiny_sair import save_tiny_sair
+from tests.tiny_sair import tiny_inferencer
 
 
 def _field():
@@ -61,11 +59,7 @@ def test_bad_arguments():
 
 @pytest.fixture(scope='module')
 def inferencer(tmp_path_factory):
-    inf = SAIRInferencer(*save_tiny_sair(tmp_path_factory.mktemp('tg')), device='cpu')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        inf.model, inf.class_embeddings
-    return inf
+    return tiny_inferencer(tmp_path_factory.mktemp('tg'))
 
 
 def _inputs():

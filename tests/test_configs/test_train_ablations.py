@@ -1,7 +1,6 @@
 """Each paper/ablation config trains on the demo data for a few iterations from tools/train.py
 (architecture scaled down, data pointed at the demo), and two-stage training round-trips."""
 import glob
-import importlib.util
 import os
 import os.path as osp
 import uuid
@@ -12,6 +11,7 @@ import torch
 from mmengine.config import Config
 
 from .shrink import demo_data_options, shrink
+from tests.test_tools import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The ADE20K and demo ablations override the model as the CelebA-HQ ones do (checked in
@@ -21,13 +21,6 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', 'sair', '**', '*
                                       recursive=True)
                  if not p.endswith(('_ade20k.py', '_demo.py'))
                  or osp.basename(p) in ('sair_ade20k.py', 'sair_demo.py'))
-
-
-def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _tiny_config(path, tmp_path, data_root, name='cfg.py', **extra):
@@ -58,7 +51,7 @@ def _run(tool, config):
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=lambda p: osp.relpath(p, osp.join(ROOT, 'configs', 'sair')))
 def test_trains_a_few_iterations(path, tmp_path, data_root):
-    runner = _run(_train_tool(), _tiny_config(path, tmp_path, data_root))
+    runner = _run(load_tool('train'), _tiny_config(path, tmp_path, data_root))
     assert runner.iter == 2
     assert osp.isfile(osp.join(runner.work_dir, 'iter_2.pth'))
     scalars = runner.message_hub.log_scalars
@@ -66,7 +59,7 @@ def test_trains_a_few_iterations(path, tmp_path, data_root):
 
 
 def test_two_stage_training_loads_and_freezes_the_sir(tmp_path, data_root):
-    tool = _train_tool()
+    tool = load_tool('train')
     abl = osp.join(ROOT, 'configs', 'sair', 'ablations')
     stage1 = _run(tool, _tiny_config(osp.join(abl, 'sir-pretrain_celebahq.py'),
                                      tmp_path / 's1', data_root))

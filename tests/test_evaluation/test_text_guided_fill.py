@@ -1,27 +1,21 @@
 """evaluate_text_guided_fill counts what an independent route through the inferencer sees."""
-import warnings
 
 import numpy as np
 import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from sair_toolbox.apis import SAIRInferencer
 from sair_toolbox.evaluation.segmentation import labels_from_features
 from sair_toolbox.evaluation.text_guided_fill import (evaluate_text_guided_fill,
                                                       format_text_fill_table)
 from sair_toolbox.structures.inpaint_data_sample import InpaintDataSample
 from sair_toolbox.utils.errors import ConfigError
-from tests.tiny_sair import TINY_CLASSES, save_tiny_sair
+from tests.tiny_sair import TINY_CLASSES, tiny_inferencer
 
 
 @pytest.fixture(scope='module')
 def inferencer(tmp_path_factory):
-    inf = SAIRInferencer(*save_tiny_sair(tmp_path_factory.mktemp('tgf')), device='cpu')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        inf.model, inf.class_embeddings
-    return inf
+    return tiny_inferencer(tmp_path_factory.mktemp('tgf'))
 
 
 def _samples(n=3, size=24):

@@ -1,6 +1,5 @@
 """A checkpoint argument that is not a checkpoint: one line saying what and where, exit status 2,
 from every tool that takes one (before MMEngine's own torch.load sees the file)."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import pytest
 import torch
 
 from tests.test_engine.tiny_run import CONFIG, REPO_ROOT, subprocess_env
+from tests.test_tools import load_tool
 
 TOOLS = {name: osp.join(REPO_ROOT, 'tools', f'{name}.py') for name in ('train', 'test', 'seg_eval')}
 KINDS = {
@@ -42,13 +42,6 @@ def argv(tool, ckpt, tmp_path):
     if tool == 'train':
         return [CONFIG, '--work-dir', str(tmp_path / 'w'), '--resume', str(ckpt)]
     return [CONFIG, str(ckpt)]
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'tool_{name}_ckpt', TOOLS[name])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('kind', sorted(KINDS))

@@ -1,6 +1,5 @@
 """tools/collect_results.py: one comparison table from several result files."""
 import csv
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -9,16 +8,10 @@ import sys
 import pytest
 
 from sair_toolbox.evaluation.results_table import write_results
+from tests.test_tools import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'collect_results.py')
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('collect_results_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _metrics(psnr):
@@ -40,7 +33,7 @@ def results(tmp_path):
 
 
 def test_table_rows_named_by_config_or_stem(results, capsys):
-    tool = _load_tool()
+    tool = load_tool('collect_results')
     table = tool.main(list(results))
     out = capsys.readouterr().out
     assert table in out
@@ -51,7 +44,7 @@ def test_table_rows_named_by_config_or_stem(results, capsys):
 
 
 def test_names_input_rows_and_outputs(results, tmp_path, capsys):
-    tool = _load_tool()
+    tool = load_tool('collect_results')
     md = tmp_path / 'table.md'
     table = tool.main(list(results) + ['--names', 'LIIF', 'SAIR', '--out', str(md), '--input'])
     assert 'SAIR (masked input)' in table and ' 8.00 ' in table
@@ -66,7 +59,7 @@ def test_names_input_rows_and_outputs(results, tmp_path, capsys):
 
 
 def test_errors_are_one_line(results, tmp_path, capsys):
-    tool = _load_tool()
+    tool = load_tool('collect_results')
     missing = str(tmp_path / 'nope.json')
     with pytest.raises(SystemExit) as info:
         tool.main([results[0], missing])

@@ -1,5 +1,4 @@
 """tools/inpaint.py on users' own files: any image mode, any output size, clear errors."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -10,16 +9,9 @@ from PIL import Image
 
 from sair_toolbox.registry import MODELS
 from tests.test_configs.shrink import shrink
+from tests.test_tools import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('inpaint_tool',
-                                                  osp.join(ROOT, 'tools', 'inpaint.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +49,7 @@ def _images(tmp_path):
 
 @pytest.mark.parametrize('kind', ['rgba', 'gray16', 'palette'])
 def test_fills_hole_and_keeps_known_pixels(tmp_path, trained, kind):
-    tool = _load_tool()
+    tool = load_tool('inpaint')
     config, ckpt = trained
     paths, mask_path, hole = _images(tmp_path)
     out = tmp_path / f'{kind}_out.png'
@@ -71,7 +63,7 @@ def test_fills_hole_and_keeps_known_pixels(tmp_path, trained, kind):
 
 
 def test_any_output_resolution_and_folders(tmp_path, trained):
-    tool = _load_tool()
+    tool = load_tool('inpaint')
     config, ckpt = trained
     paths, mask_path, _ = _images(tmp_path)
     img_dir, mask_dir = tmp_path / 'imgs', tmp_path / 'masks'
@@ -91,7 +83,7 @@ def test_any_output_resolution_and_folders(tmp_path, trained):
 
 
 def test_mismatched_mask_is_one_line(tmp_path, trained, capsys):
-    tool = _load_tool()
+    tool = load_tool('inpaint')
     config, ckpt = trained
     paths, _, _ = _images(tmp_path)
     small = tmp_path / 'small_mask.png'
@@ -105,7 +97,7 @@ def test_mismatched_mask_is_one_line(tmp_path, trained, capsys):
 
 
 def test_corrupt_image_and_missing_checkpoint(tmp_path, trained, capsys):
-    tool = _load_tool()
+    tool = load_tool('inpaint')
     config, ckpt = trained
     _, mask_path, _ = _images(tmp_path)
     bad = tmp_path / 'bad.png'

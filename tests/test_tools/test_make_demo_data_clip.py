@@ -1,20 +1,9 @@
 """tools/make_demo_data.py --clip: pretrains the config's demo CLIP into its cache (in-process)."""
-import importlib.util
-import os.path as osp
 
 import pytest
 
 from tests.test_models.test_weights_providers.test_demo_clip_weights import RECIPE, TINY
-
-TOOL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                'make_demo_data.py')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('make_demo_data_tool', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+from tests.test_tools import load_tool
 
 
 def _config(tmp_path, pretrained):
@@ -29,7 +18,7 @@ def test_clip_step_builds_the_cache(tmp_path, capsys):
     cfg = _config(tmp_path, dict(type='DemoCLIPWeights', cache_dir=str(cache), **RECIPE))
     args = ['--out', str(tmp_path / 'd'), '--size', '32', '--num-train', '2', '--num-val', '1',
             '--clip', '--config', cfg]
-    assert _tool().main(args) == 0
+    assert load_tool('make_demo_data').main(args) == 0
     out = capsys.readouterr().out
     assert f'{cache}/open_clip_model.safetensors' in out
     assert (cache / 'meta.json').is_file()
@@ -39,7 +28,7 @@ def test_clip_step_without_weights_is_one_line(tmp_path, capsys):
     args = ['--out', str(tmp_path / 'd'), '--size', '32', '--num-train', '2', '--num-val', '1',
             '--clip', '--config', _config(tmp_path, None)]
     with pytest.raises(SystemExit) as exit_info:
-        _tool().main(args)
+        load_tool('make_demo_data').main(args)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'pretrained=None' in err[0]

@@ -4,9 +4,7 @@ The toy model reads each pixel's class from the image and emits the CLIP text em
 class as its feature; "without SIR" it sees the masked image (the hole reads as class 0), "with
 SIR" it completes the hole perfectly. So the tool must report mIoU 1 with SIR, and less without.
 """
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 import torch
@@ -16,9 +14,7 @@ from sair_toolbox.registry import DATASETS, MODELS
 from sair_toolbox.structures.inpaint_data_sample import InpaintDataSample
 
 from tests.tiny_clip import save_tiny_clip
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'seg_eval.py')
+from tests.test_tools import load_tool
 
 TINY_CLIP = dict(
     embed_dim=32,
@@ -106,19 +102,12 @@ def _write_config(tmp_path, clip_path):
     return str(cfg)
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('seg_eval_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_seg_eval_cli(tmp_path, tiny_clip, capsys):
     cfg = _write_config(tmp_path, tiny_clip)
     ckpt = tmp_path / 'toy.pth'
     torch.save({'state_dict': {'scale': torch.full((1, ), 2.0)}, 'meta': {}}, ckpt)
     out = tmp_path / 'seg.json'
-    result = _tool().main([cfg, str(ckpt), '--out', str(out), '--device', 'cpu'])
+    result = load_tool('seg_eval').main([cfg, str(ckpt), '--out', str(out), '--device', 'cpu'])
     printed = capsys.readouterr().out
     assert 'with SIR' in printed and 'without SIR' in printed and '3 images, 3 classes' in printed
     assert result['num_images'] == 3 and result['split'] == 'test'
@@ -132,9 +121,9 @@ def test_seg_eval_cli(tmp_path, tiny_clip, capsys):
 
     # one-line errors: missing checkpoint, missing split
     with pytest.raises(SystemExit) as info:
-        _tool().main([cfg, str(tmp_path / 'none.pth')])
+        load_tool('seg_eval').main([cfg, str(tmp_path / 'none.pth')])
     assert info.value.code == 2
     assert 'none.pth does not exist' in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        _tool().main([cfg, str(ckpt), '--split', 'val'])
+        load_tool('seg_eval').main([cfg, str(ckpt), '--split', 'val'])
     assert 'has no val_dataloader' in capsys.readouterr().err

@@ -1,19 +1,10 @@
 """tools/text_fill_eval.py end to end: a tiny model on a few generated demo images."""
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 
-from tests.tiny_sair import ROOT, TINY_CLASSES, save_tiny_sair
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'text_fill_eval', osp.join(ROOT, 'tools', 'text_fill_eval.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.tiny_sair import TINY_CLASSES, save_tiny_sair
+from tests.test_tools import load_tool
 
 
 @pytest.fixture(scope='module')
@@ -34,7 +25,7 @@ def tiny_with_val(tmp_path_factory):
 def test_table_and_json(tiny_with_val, capsys):
     config, ckpt, tmp = tiny_with_val
     out = tmp / 'fill.json'
-    result = _tool().main([config, ckpt, '--classes', 'Water', 'sky', '--out', str(out),
+    result = load_tool('text_fill_eval').main([config, ckpt, '--classes', 'Water', 'sky', '--out', str(out),
                            '--device', 'cpu'])
     assert [r['class'] for r in result['targets']] == ['water', 'sky']
     assert result['num_images'] == 3 and result['num_hole_pixels'] > 0
@@ -47,7 +38,7 @@ def test_table_and_json(tiny_with_val, capsys):
 def test_unknown_class_is_one_line(tiny_with_val, capsys):
     config, ckpt, _ = tiny_with_val
     with pytest.raises(SystemExit) as exc:
-        _tool().main([config, ckpt, '--classes', 'lava', '--device', 'cpu'])
+        load_tool('text_fill_eval').main([config, ckpt, '--classes', 'lava', '--device', 'cpu'])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown classes ['lava']" in err[0]

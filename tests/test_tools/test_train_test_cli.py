@@ -12,6 +12,7 @@ from sair_toolbox.utils.errors import ConfigError
 
 from tests.test_engine.tiny_run import (CONFIG, REPO_ROOT, dump_tiny_cfg, missing_data_options,
                                         subprocess_env)
+from tests.test_tools import load_tool
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -61,7 +62,7 @@ def test_train_resume_missing_checkpoint(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='AmpOptimWrapper runs where CUDA is')
 def test_amp_without_cuda_is_bfloat16_autocast(tmp_path):
-    train = load_tool(TRAIN)
+    train = load_tool('train')
     cfg = train.build_train_cfg(train.parse_args([CONFIG, '--amp']))
     assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
@@ -109,16 +110,8 @@ def test_train_resume_then_test_round_trip(tmp_path):
     assert osp.isfile(out.with_suffix('.csv'))
 
 
-def load_tool(path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(f'tool_{osp.basename(path)[:-3]}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_train_options_shape_the_config(tmp_path):
-    train = load_tool(TRAIN)
+    train = load_tool('train')
     cfg = train.build_train_cfg(train.parse_args([CONFIG]))
     stem = osp.splitext(osp.basename(CONFIG))[0]
     assert cfg.work_dir == f'./work_dirs/{stem}' and not cfg.resume and cfg.launcher == 'none'
@@ -142,7 +135,7 @@ def test_train_options_shape_the_config(tmp_path):
 
 
 def test_test_options_shape_the_config(tmp_path):
-    test = load_tool(TEST)
+    test = load_tool('test')
     ckpt = tmp_path / 'x.pth'
     torch.save(dict(state_dict={}), ckpt)  # a real (empty) checkpoint: the tools check it
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--work-dir', str(tmp_path)]))
@@ -150,7 +143,7 @@ def test_test_options_shape_the_config(tmp_path):
 
 
 def test_test_precision_option(tmp_path):
-    test = load_tool(TEST)
+    test = load_tool('test')
     ckpt = tmp_path / 'x.pth'
     torch.save(dict(state_dict={}, meta={}), ckpt)
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt)]))
