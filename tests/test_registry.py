@@ -12,14 +12,14 @@ from mmengine.runner import Runner
 
 import sair_toolbox.registry as registry_module
 from sair_toolbox.registry import MODELS
-from sair_toolbox.utils.setup_env import register_all_modules
+from sair_toolbox.engine.setup import register_all_modules
 from tests.test_engine.tiny_run import tiny_cfg
 
 # The module's own registries (not the MMEngine parents it imports as MMENGINE_*).
 REGISTRIES = {name: obj for name, obj in vars(registry_module).items()
               if isinstance(obj, Registry) and not name.startswith('MMENGINE_')}
 PARENTLESS = ('SEMANTIC_ENCODERS', 'APPEARANCE_ENCODERS', 'IMPLICIT_HEADS', 'SEMANTIC_FUSIONS',
-              'WEIGHTS_PROVIDERS')
+              'WEIGHTS_PROVIDERS', 'LOSSES', 'DISCRIMINATORS')
 
 
 class Probe:

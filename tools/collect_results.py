@@ -15,14 +15,9 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
-# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from sair_toolbox.evaluation.results_table import (comparison_rows, format_comparison,  # noqa
+from sair_toolbox.evaluation.results_table import (comparison_rows, format_comparison,
                                                    load_results, write_csv)
-from sair_toolbox.utils.errors import DataError, cli_main  # noqa: E402
+from sair_toolbox.utils.errors import DataError, cli_main
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -2,14 +2,19 @@
 
     python tools/inpaint.py --img photo.jpg --mask hole.png --out filled.png
     python tools/inpaint.py --img photos/ --mask masks/ --out results/ --scale 2
+    python tools/inpaint.py --img photos/ --mask masks/ --out results/ --skip-existing  # resume
     python tools/inpaint.py --config configs/sair/sair_celebahq.py \
         --checkpoint work_dirs/sair_celebahq/iter_312600.pth --img a.png --mask m.png --out b.png
     python tools/inpaint.py --img photo.png --mask hole.png --out water.png --text water
 
 Images of any mode (RGB, RGBA, grayscale, palette, 16-bit) are converted to RGB explicitly; masks
 are binarised with ``--threshold`` and their polarity set by ``--polarity`` (default: white =
-hole). With folders, each image is paired with the mask of the same file stem; every pair is
-read and checked before the model is built. At scale 1 the output keeps every known pixel and
+hole). With folders, each image is paired with the mask of the same file stem, and the run loses
+nothing (:mod:`sair_toolbox.apis.batch`): a progress bar, a bad file is reported and skipped,
+a summary at the end (exit status 1 if any image failed), every output written atomically
+(temporary file + rename), and ``--skip-existing`` continues an interrupted run. A request that
+cannot fit in memory (``--max-memory``, default 80% of the available RAM) is refused in one
+line before it runs. At scale 1 the output keeps every known pixel and
 fills the hole; at any other size the continuous representation is rendered on the new pixel
 grid. ``--text`` steers the hole's semantics to a class name or a prompt (text-guided fill,
 models with SIR). A thin CLI over :class:`sair_toolbox.apis.SAIRInferencer`.
@@ -18,10 +23,9 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from sair_toolbox.apis.inferencer import DEFAULT_CONFIG  # noqa: E402
-from sair_toolbox.utils.errors import cli_main  # noqa: E402
+from sair_toolbox.apis.inferencer import DEFAULT_CONFIG
+from sair_toolbox.models.field_edits import GUIDANCE_SCALES
+from sair_toolbox.utils.errors import cli_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--checkpoint', default=None,
                         help='checkpoint (default: the last one in work_dirs/<config name>)')
     size = parser.add_mutually_exclusive_group()
-    size.add_argument('--scale', type=float, default=1.0,
+    size.add_argument('--scale', type=float, default=None,
                       help='output size = input size x scale (default 1)')
     size.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), help='output size')
     parser.add_argument('--threshold', type=float, default=0.5,
@@ -46,38 +50,58 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='text-guided fill: a class name or a prompt for the hole')
     parser.add_argument('--strength', type=float, default=None,
                         help='text guidance strength (default: config text_guidance, else 1)')
-    parser.add_argument('--guidance-scale', default=None,
-                        choices=['match_norm', 'region_norm', 'unit'],
-                        help='how the steered field is scaled (default: match_norm)')
+    parser.add_argument('--guidance-scale', default=None, choices=GUIDANCE_SCALES,
+                        help='how the steered field is scaled (default: config text_guidance, '
+                        f'else {GUIDANCE_SCALES[0]})')
     parser.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: auto)')
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'],
                         help='autocast precision (default fp32)')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='keep outputs that already exist (continue an interrupted run)')
+    parser.add_argument('--max-memory', default=None,
+                        help='most memory one image may need, e.g. 8GB (default: '
+                             'SAIR_MAX_MEMORY, else 80%% of the available memory)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
 
 
 @cli_main
-def main(argv=None):
+def main(argv=None) -> int:
+    """Returns 0; a folder run with failed images exits with status 1 after its summary."""
     args = parse_args(argv)
     from sair_toolbox.apis import SAIRInferencer
+    from sair_toolbox.apis.batch import run_batch, save_atomic
     from sair_toolbox.apis.inputs import output_size, pair_files
-    output_size((1, 1), None if args.size else args.scale, args.size)  # flags checked first
-    triples = pair_files(args.img, args.mask, args.out)
+    from sair_toolbox.apis.memory import parse_bytes
+    output_size((1, 1), args.scale, args.size)  # flags checked first
+    if args.max_memory is not None:
+        parse_bytes(args.max_memory, '--max-memory')
+    single = osp.isfile(args.img)
+    triples = pair_files(args.img, args.mask, args.out, strict=single)
+    if single and args.skip_existing and osp.isfile(triples[0][2]):
+        print(f'{triples[0][2]} exists; skipped (--skip-existing)')
+        return 0
     inferencer = SAIRInferencer(args.config, args.checkpoint, device=args.device,
                                 precision=args.precision, threshold=args.threshold,
-                                polarity=args.polarity)
-    results = inferencer.iter([t[0] for t in triples], [t[1] for t in triples],
-                              scale=args.scale, size=args.size, text=args.text,
-                              strength=args.strength, guidance_scale=args.guidance_scale,
-                              labels=False)
-    single = len(triples) == 1
-    for (img_path, _, out_path), result in zip(triples, results):
-        result.save(out_path)
-        if single:
-            h, w = result.mask.shape
-            print(f'{img_path} ({w}x{h}, hole {100.0 * result.mask.mean():.1f}%) -> {out_path} '
-                  f'({result.output.shape[1]}x{result.output.shape[0]})')
-    if not single:
-        print(f'\n{len(triples)} images -> {osp.dirname(triples[0][2]) or "."}')
+                                polarity=args.polarity, max_memory=args.max_memory)
+    if single:  # one image: any error is the run's error (one line, exit 2)
+        img_path, mask_path, out_path = triples[0]
+        result = inferencer(img_path, mask_path, scale=args.scale, size=args.size,
+                            text=args.text, strength=args.strength,
+                            guidance_scale=args.guidance_scale, labels=False)
+        save_atomic(result.output, out_path)
+        h, w = result.mask.shape
+        print(f'{img_path} ({w}x{h}, hole {100.0 * result.mask.mean():.1f}%) -> {out_path} '
+              f'({result.output.shape[1]}x{result.output.shape[0]})')
+        return 0
+    report = run_batch(inferencer, triples, scale=args.scale, size=args.size, text=args.text,
+                       strength=args.strength, guidance_scale=args.guidance_scale,
+                       skip_existing=args.skip_existing, progress=not args.no_progress)
+    print(report.summary())
+    print(f'outputs in {osp.dirname(triples[0][2]) or "."}')
+    if not report.ok:
+        sys.exit(1)
+    return 0
 
 
 if __name__ == '__main__':

@@ -8,8 +8,9 @@ Deterministic: the same arguments give byte-identical files. ``DemoDataset`` run
 generation automatically on first use, so this tool is only needed to pre-build or rebuild.
 
 ``--clip`` also makes the config's CLIP weights ready: for the demo config, its weights provider
-(``DemoCLIPWeights``) pretrains the demo world's text-aligned CLIP into its cache (about two
-minutes; rebuilt if stale or corrupt). The encoder does the same on first use.
+(``DemoCLIPWeights``) pretrains the demo world's text-aligned CLIP into its cache (once, on the
+CPU, timed in the README's main-job section; rebuilt if stale or corrupt). The encoder does the
+same on first use.
 """
 import argparse
 import os.path as osp
@@ -17,13 +18,8 @@ import shutil
 import sys
 import time
 
-try:
-    import sair_toolbox  # noqa: F401
-except ImportError:  # running from a checkout without ``pip install -e .``
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from sair_toolbox.datasets.demo_scenes import DEMO_CLASSES, ensure_demo_data  # noqa: E402
-from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
+from sair_toolbox.datasets.demo_scenes import DEMO_CLASSES, ensure_demo_data
+from sair_toolbox.utils.errors import ConfigError, cli_main
 
 
 def parse_args(argv=None):
@@ -63,8 +59,8 @@ def prepare_clip_weights(config: str) -> str:
     """Resolve (and, for a weights provider, build) the CLIP weights of a config's encoder."""
     from mmengine.config import Config
 
-    from sair_toolbox.evaluation.segmentation import semantic_encoder_cfg
     from sair_toolbox.models.clip_loading import resolve_clip_checkpoint
+    from sair_toolbox.models.zero_shot import semantic_encoder_cfg
     if not osp.isfile(config):
         raise ConfigError(f'config file {config} does not exist (--config)')
     enc = semantic_encoder_cfg(Config.fromfile(config).model)

@@ -9,16 +9,9 @@ dir's name. Any logged key can be drawn (``loss_l1``, ``lr``, ``40-60/PSNR``, ..
 side is :mod:`sair_toolbox.visualization.curves`.
 """
 import argparse
-import os.path as osp
-import sys
 
-# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from sair_toolbox.utils.errors import cli_main  # noqa: E402
-from sair_toolbox.visualization.curves import DEFAULT_KEYS, load_runs, plot_curves  # noqa: E402
+from sair_toolbox.utils.errors import cli_main
+from sair_toolbox.visualization.curves import DEFAULT_KEYS, load_runs, plot_curves
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -3,27 +3,22 @@
     python tools/seg_eval.py CONFIG CHECKPOINT [--split test|val] [--mask-bin 40-60]
                              [--out seg.json] [--device cpu|cuda] [--cfg-options k=v ...]
 
-Builds the model and the split's dataloader from the config (no Runner), loads the checkpoint,
-embeds the dataset's class names (``dataset.metainfo['classes']``) with the CLIP text encoder of
-the model's semantic encoder (``cfg.model.semantic_encoder`` or ``cfg.model.sir.encoder``:
-``arch``, ``pretrained``, ``model_cfg``), labels every pixel by the most similar class for the raw (resized) features of the
-masked image and for the SIR-completed field, and reports mIoU / pixel accuracy over the whole
-image and inside the hole. Prints a table; ``--out`` writes the full result (per-class IoU) as
+Builds the model and the split's dataloader from the config (no Runner), loads the checkpoint
+strictly (:func:`sair_toolbox.apis.init_model`), embeds the dataset's class names
+(``dataset.metainfo['classes']``) with the CLIP text encoder of the model's semantic encoder
+(``cfg.model.semantic_encoder`` or ``cfg.model.sir.encoder``: ``arch``, ``pretrained``,
+``model_cfg``), labels every pixel by the most similar class for the raw (resized) features of
+the masked image and for the SIR-completed field, and reports mIoU / pixel accuracy over the
+whole image and inside the hole. Prints a table; ``--out`` writes the full result (per-class IoU) as
 JSON. User errors print one line, exit status 2.
 """
 import argparse
 import json
 import os.path as osp
-import sys
 
-# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from sair_toolbox.utils.errors import ConfigError, DataError, cli_main  # noqa: E402
+from sair_toolbox.utils.errors import ConfigError, DataError, cli_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,27 +66,17 @@ def main(argv=None) -> dict:
     cfg = load_cfg(args)
 
     import torch
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
 
-    from sair_toolbox.evaluation.segmentation import (build_text_embeddings,
-                                                      evaluate_segmentation,
-                                                      format_segmentation_table, jsonable,
-                                                      semantic_encoder_cfg)
-    from sair_toolbox.registry import MODELS
-    from sair_toolbox.utils.checkpoint import (allow_mmengine_checkpoint_globals,
-                                               checkpoint_errors)
-    from sair_toolbox.utils.setup_env import tune_cpu_allocator
+    from sair_toolbox.apis.model import init_model
+    from sair_toolbox.evaluation.segmentation import (evaluate_segmentation,
+                                                      format_segmentation_table)
+    from sair_toolbox.models.zero_shot import build_text_embeddings, semantic_encoder_cfg
+    from sair_toolbox.utils.jsonable import jsonable
 
-    tune_cpu_allocator()
-    init_default_scope(cfg.get('default_scope', 'sair_toolbox'))
-    allow_mmengine_checkpoint_globals()
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-
     enc_cfg = semantic_encoder_cfg(cfg.model)  # fail on a config without CLIP before building
-    model = MODELS.build(cfg.model)
-    with checkpoint_errors(args.checkpoint):
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model = init_model(cfg, args.checkpoint, device=device)  # strict, weights-only loading
     dataloader = Runner.build_dataloader(cfg.get(f'{args.split}_dataloader'))
     classes = (dataloader.dataset.metainfo or {}).get('classes')
     if not classes:

@@ -13,18 +13,12 @@ Exit status: 0 on success, 1 if some mask files could not be read (lists are sti
 files are named on stderr), 2 on a usage or data error (missing folder, no masks).
 """
 import argparse
-import os.path as osp
 import sys
 
-try:
-    import sair_toolbox  # noqa: F401
-except ImportError:  # running from a checkout without ``pip install -e .``
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from sair_toolbox.datasets.image_io import POLARITIES  # noqa: E402
-from sair_toolbox.datasets.masks.irregular_mask_set import sort_masks  # noqa: E402
-from sair_toolbox.datasets.masks.ratio_bins import DEFAULT_BINS  # noqa: E402
-from sair_toolbox.utils.errors import cli_main  # noqa: E402
+from sair_toolbox.datasets.image_io import POLARITIES
+from sair_toolbox.datasets.masks.irregular_mask_set import sort_masks
+from sair_toolbox.datasets.masks.ratio_bins import DEFAULT_BINS
+from sair_toolbox.utils.errors import cli_main
 
 
 def parse_args(argv=None):

@@ -21,16 +21,10 @@ results go to ``<work_dir>/<timestamp>/results.json``. Multi-process:
 import argparse
 import os
 import os.path as osp
-import sys
 
-# Run from a checkout without `pip install -e .`: the repository root holds `sair_toolbox`.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_ROOT, 'sair_toolbox')) and _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
+from sair_toolbox.utils.errors import ConfigError, cli_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -157,7 +151,7 @@ def main(argv=None) -> dict:
 
     from sair_toolbox.utils.checkpoint import checkpoint_errors
     from sair_toolbox.utils.dist import shutdown_distributed
-    from sair_toolbox.utils.setup_env import build_runner
+    from sair_toolbox.engine.setup import build_runner
 
     try:
         runner = build_runner(cfg, args.launcher)

@@ -13,11 +13,9 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
+from sair_toolbox.models.field_edits import GUIDANCE_SCALES
+from sair_toolbox.utils.errors import ConfigError, cli_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,8 +25,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--classes', nargs='+', help='target class names (default: all)')
     parser.add_argument('--strength', type=float, default=None,
                         help='guidance strength (default: config text_guidance, else 1)')
-    parser.add_argument('--scale', default=None, choices=['match_norm', 'region_norm', 'unit'],
-                        help='how the steered field is scaled (default: match_norm)')
+    parser.add_argument('--scale', default=None, choices=GUIDANCE_SCALES,
+                        help='how the steered field is scaled (default: config text_guidance, '
+                        f'else {GUIDANCE_SCALES[0]})')
     parser.add_argument('--split', default='val', choices=['val', 'test'])
     parser.add_argument('--device', default=None)
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])

@@ -5,18 +5,17 @@
         --checkpoint work_dirs/sair_celebahq/iter_312600.pth --host 0.0.0.0 --port 7860
 
 Needs the optional extra: ``pip install -r requirements/web.txt`` (Gradio). One model serves
-every browser tab; requests queue one at a time. A thin launcher over
-:func:`sair_toolbox.apis.web_demo.build_demo`.
+every browser tab; requests queue one at a time (at most ``--max-queue`` waiting; more are
+refused in one line). Uploads above ``--max-pixels`` and requests above ``--max-memory`` are
+refused in one line. The page is also an API (``gradio_client``: ``/inpaint``, ``/open_image``;
+see the README). A thin launcher over :func:`sair_toolbox.apis.web_demo.build_demo`.
 """
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from sair_toolbox.apis.inferencer import DEFAULT_CONFIG  # noqa: E402
-from sair_toolbox.utils.errors import ConfigError, cli_main  # noqa: E402
+from sair_toolbox.apis.inferencer import DEFAULT_CONFIG
+from sair_toolbox.utils.errors import ConfigError, cli_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,6 +36,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--max-file-size', default='20mb', help='upload limit (default 20mb)')
     parser.add_argument('--max-queue', type=int, default=32,
                         help='requests waiting at most; more are refused (default 32)')
+    parser.add_argument('--max-pixels', type=int, default=None,
+                        help='uploads announcing more pixels are refused before decoding '
+                             '(default (4 x --max-side)^2)')
+    parser.add_argument('--max-memory', default=None,
+                        help='most memory one request may need, e.g. 4GB (default: '
+                             'SAIR_MAX_MEMORY, else 80%% of the available memory)')
     parser.add_argument('--num-examples', type=int, default=8,
                         help='val images of the config offered as examples (default 8)')
     return parser.parse_args(argv)
@@ -55,13 +60,20 @@ def main(argv=None):
     from sair_toolbox.apis.web_demo import build_demo, example_images, serve
     if min(args.max_side, args.max_output_side) < 8:
         raise ConfigError('--max-side and --max-output-side must be at least 8')
+    if args.max_queue < 1:
+        raise ConfigError(f'--max-queue must be at least 1, got {args.max_queue}')
+    max_pixels = args.max_pixels or (4 * args.max_side) ** 2
+    if max_pixels < args.max_side ** 2:
+        raise ConfigError(f'--max-pixels ({max_pixels}) must be at least --max-side squared')
     inferencer = SAIRInferencer(args.config, args.checkpoint, device=args.device,
-                                precision=args.precision)
+                                precision=args.precision, max_memory=args.max_memory)
     inferencer.model  # build now: errors at start, and the first request is not slow
     examples = example_images(inferencer.cfg, args.num_examples) if args.num_examples else []
-    demo = build_demo(inferencer, examples, args.max_side, args.max_output_side)
+    demo = build_demo(inferencer, examples, args.max_side, args.max_output_side,
+                      max_pixels=max_pixels)
     serve(demo, args.host, args.port, args.max_file_size, args.max_queue,
-          allowed_paths=sorted({osp.dirname(osp.abspath(p)) for p in examples}))
+          allowed_paths=sorted({osp.dirname(osp.abspath(p)) for p in examples}),
+          max_pixels=max_pixels)
 
 
 if __name__ == '__main__':

@@ -64,5 +64,5 @@ default_hooks = dict(
 
 # Text-guided fill (SAIRInferencer, tools/inpaint.py --text, the web demo): the SIR field in the
 # hole is steered to the class's text embedding, scaled to the field's own per-pixel norm
-# (see sair_toolbox/apis/text_guidance.py; 'region_norm' and 'unit' are the alternatives).
+# (see sair_toolbox/models/field_edits.py; 'region_norm' and 'unit' are the alternatives).
 text_guidance = dict(strength=1.0, scale='match_norm')

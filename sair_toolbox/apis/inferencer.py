@@ -13,7 +13,7 @@ import os
 import os.path as osp
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ import torch
 from sair_toolbox.utils.errors import ConfigError, DataError
 
 from .inputs import load_pair, output_size
+from .memory import allocation_error, check_request, memory_limit, parse_bytes
 
 #: The config used when none is given (the embedded demo).
 DEFAULT_CONFIG = 'configs/sair/sair_demo.py'
@@ -58,14 +59,11 @@ class InpaintResult:
     text: Optional[str] = None
 
     def save(self, path: str) -> None:
-        """Write :attr:`output` as an image file (format from the extension; folders made)."""
-        from PIL import Image
-        folder = osp.dirname(osp.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        try:
-            Image.fromarray(self.output).save(path)
-        except (ValueError, KeyError, OSError) as exc:  # unknown extension, no permission...
-            raise DataError(f'cannot write {path}: {exc}') from None
+        """Write :attr:`output` as an image file (format from the extension; folders made),
+        atomically: a temporary file in the same folder renamed over ``path``
+        (:func:`sair_toolbox.apis.batch.save_atomic`), so ``path`` is never half written."""
+        from .batch import save_atomic
+        save_atomic(self.output, path)
 
 
 def resolve_config(config: Optional[str]) -> str:
@@ -110,20 +108,6 @@ def _resolve_device(device: Optional[Union[str, torch.device]]) -> torch.device:
     return device
 
 
-def _dataset_meta_of_config(cfg) -> Dict[str, Any]:
-    """``classes``/``palette`` of the config's datasets (for checkpoints without dataset_meta)."""
-    from sair_toolbox.registry import DATASETS
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(key) or {}).get('dataset') or {}
-        meta = dict(dataset.get('metainfo') or {})
-        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
-        if cls is not None:
-            meta = {**dict(getattr(cls, 'METAINFO', {}) or {}), **meta}
-        if meta.get('classes'):
-            return meta
-    return {}
-
-
 def _compose(edits: List[Callable]) -> Optional[Callable]:
     if not edits:
         return None
@@ -138,6 +122,11 @@ def _compose(edits: List[Callable]) -> Optional[Callable]:
 
 def _as_list(value: Any) -> Optional[list]:
     return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def _name(value: Any, default: str) -> str:
+    """An input's path (for messages), or ``default`` for arrays and PIL images."""
+    return os.fspath(value) if isinstance(value, (str, os.PathLike)) else default
 
 
 class SAIRInferencer:
@@ -161,43 +150,38 @@ class SAIRInferencer:
         threshold: mask binarisation threshold (fraction of white).
         polarity: ``'white_is_hole'`` (default) | ``'black_is_hole'`` | ``'auto'``.
         guidance: defaults of the text-guided fill, ``dict(strength=1.0, scale='match_norm')``
-            (see :mod:`sair_toolbox.apis.text_guidance`); the config's ``text_guidance`` dict,
+            (see :mod:`sair_toolbox.models.field_edits`); the config's ``text_guidance`` dict,
             if any, comes first, then this argument.
+        max_memory: the most memory one request may need (bytes, or ``'8GB'``...); a request
+            whose estimate is above it is refused with one :class:`ResourceError` line before it
+            runs. Default: the ``SAIR_MAX_MEMORY`` environment variable, else 80% of the memory
+            available at the time of the request (see :mod:`sair_toolbox.apis.memory`).
     """
 
     def __init__(self, config: Optional[str] = None, checkpoint: Optional[str] = None,
                  device: Optional[Union[str, torch.device]] = None, precision: str = 'fp32',
                  class_names: Optional[Sequence[str]] = None,
                  palette: Optional[Sequence[Sequence[int]]] = None, threshold: float = 0.5,
-                 polarity: str = 'white_is_hole', guidance: Optional[dict] = None):
-        from mmengine.config import Config
-
-        from sair_toolbox.utils.checkpoint import load_checkpoint_safely, state_dict_of
+                 polarity: str = 'white_is_hole', guidance: Optional[dict] = None,
+                 max_memory: Optional[Union[int, float, str]] = None):
+        from sair_toolbox.engine.setup import register_all_modules
+        from sair_toolbox.models.field_edits import check_guidance_scale
         from sair_toolbox.utils.precision import check_precision
-        from sair_toolbox.utils.setup_env import register_all_modules
 
-        from .text_guidance import GUIDANCE_SCALES
+        from .model import dataset_meta_of, load_config, read_checkpoint
         self.config = resolve_config(config)
         self.checkpoint = resolve_checkpoint(self.config, checkpoint)
         self.device = _resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.threshold = float(threshold)
         self.polarity = polarity
-        try:
-            self.cfg = Config.fromfile(self.config)
-        except Exception as exc:  # a Python error inside the config file
-            raise ConfigError(f'cannot read config {self.config}: {type(exc).__name__}: '
-                              f'{exc}') from None
-        if self.cfg.get('model') is None:
-            raise ConfigError(f'config {self.config} has no model')
-        ckpt = load_checkpoint_safely(self.checkpoint)
-        self._state = state_dict_of(ckpt, self.checkpoint)
-        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-        dataset_meta = dict((meta or {}).get('dataset_meta') or {})
-        del ckpt
+        self.max_memory = None if max_memory is None else parse_bytes(max_memory)
+        # The model itself is built on first use (_build_model); the files are checked now.
+        self.cfg = load_config(self.config)
+        self._state, meta = read_checkpoint(self.checkpoint)
         register_all_modules()
-        if not dataset_meta.get('classes'):
-            dataset_meta = _dataset_meta_of_config(self.cfg)
+        #: The checkpoint's ``meta['dataset_meta']``, else the config's dataset metainfo.
+        self.dataset_meta = dataset_meta = dataset_meta_of(self.cfg, meta)
         self.class_names = ([str(n) for n in class_names] if class_names is not None else
                             [str(n) for n in dataset_meta.get('classes') or []] or None)
         self.palette = self._palette(palette if palette is not None
@@ -206,9 +190,9 @@ class SAIRInferencer:
         self.guidance.update(dict(self.cfg.get('text_guidance') or {}))
         self.guidance.update(dict(guidance or {}))
         unknown = set(self.guidance) - {'strength', 'scale'}
-        if unknown or self.guidance['scale'] not in GUIDANCE_SCALES:
-            raise ConfigError(f'text guidance takes strength and scale (one of '
-                              f'{", ".join(GUIDANCE_SCALES)}), got {self.guidance}')
+        if unknown:
+            raise ConfigError(f'text guidance takes strength and scale, got {self.guidance}')
+        check_guidance_scale(self.guidance['scale'])
         self._model = None
         self._text = None  # (embedder, class embeddings) once built
         self._lock = threading.Lock()
@@ -234,19 +218,17 @@ class SAIRInferencer:
         return self._model
 
     def _build_model(self):
-        from sair_toolbox.registry import MODELS
-        from sair_toolbox.utils.setup_env import tune_cpu_allocator
-        tune_cpu_allocator()
-        model = MODELS.build(self.cfg.model)
+        """:func:`~sair_toolbox.apis.model.init_model`'s steps on the checkpoint read by the
+        constructor (built, checked to inpaint, loaded strictly, eval mode on the device)."""
+        from .model import build_model, load_weights
+        model = build_model(self.cfg)
         if not hasattr(model, 'inpaint'):
             raise ConfigError(f'{self.config} builds {type(model).__name__}, which does not '
                               'inpaint')
-        missing, unexpected = model.load_state_dict(self._state, strict=False)
-        if missing or unexpected:
-            raise DataError(f'checkpoint {self.checkpoint} does not fit {self.config}: '
-                            f'{len(missing)} missing keys (e.g. {missing[:2]}), '
-                            f'{len(unexpected)} unexpected (e.g. {unexpected[:2]})')
+        load_weights(model, self._state, self.checkpoint, self.config)
         self._state = None
+        model.cfg = self.cfg
+        model.dataset_meta = dict(self.dataset_meta)
         return model.to(self.device).eval()
 
     @property
@@ -258,8 +240,7 @@ class SAIRInferencer:
         """(CLIPTextEmbedder, (L, c) class embeddings or None), built once; None if the
         semantic encoder has no text tower (SAM)."""
         if self._text is None:
-            from sair_toolbox.evaluation.segmentation import (build_text_embedder,
-                                                              semantic_encoder_cfg)
+            from sair_toolbox.models.zero_shot import build_text_embedder, semantic_encoder_cfg
             try:
                 enc_cfg = semantic_encoder_cfg(self.cfg.model)
             except ConfigError:
@@ -280,7 +261,7 @@ class SAIRInferencer:
 
     def text_embedding(self, text: str) -> torch.Tensor:
         """(c,) embedding of a class name (prompt ensemble) or of a literal prompt."""
-        from .text_guidance import text_embedding_for
+        from sair_toolbox.models.field_edits import text_embedding_for
         if not self.has_semantics:
             raise ConfigError(f'text-guided fill needs a model with SIR; {self.config} has none')
         embedder, classes = self._text_side()
@@ -316,26 +297,35 @@ class SAIRInferencer:
         """Inpaint images one by one (a generator: results are not all kept in memory).
 
         Every image and mask is read and checked before the first is inpainted (and before the
-        model is built), so a bad file late in a folder fails at once with its path.
+        model is built), so a bad file late in a folder fails at once with its path; then every
+        request's memory is estimated against :attr:`max_memory` (see
+        :mod:`sair_toolbox.apis.memory`), so an output that cannot fit is refused in one line
+        before anything runs.
 
         Args:
             imgs: images (see :meth:`__call__`).
             masks: one mask for all, or one per image.
             scale: output size = input size x ``scale`` (default 1).
-            size: output ``(H', W')`` (instead of ``scale``).
+            size: output ``(H', W')`` (instead of ``scale``; giving both is a
+                :class:`ConfigError`).
             text: text-guided fill: a class name or a prompt the hole is steered to.
             strength, guidance_scale: override :attr:`guidance` (see
-                :func:`sair_toolbox.apis.text_guidance.steer_field`).
+                :func:`sair_toolbox.models.field_edits.steer_field`).
             labels: compute the zero-shot label maps (models with SIR and class names).
             progress: show a progress bar (default: for more than one image).
 
         Yields:
             :class:`InpaintResult` per image.
+
+        Raises:
+            DataError: a bad image or mask (NaN/inf or out-of-range arrays included).
+            ConfigError: contradictory or invalid options (``scale`` and ``size`` both given).
+            ResourceError: a request whose memory estimate is above the limit, or an allocation
+                that failed while it ran.
         """
-        from .text_guidance import GUIDANCE_SCALES
-        if guidance_scale is not None and guidance_scale not in GUIDANCE_SCALES:
-            raise ConfigError(f'text guidance scale must be one of {", ".join(GUIDANCE_SCALES)}, '
-                              f'got {guidance_scale!r}')
+        from sair_toolbox.models.field_edits import check_guidance_scale
+        if guidance_scale is not None:
+            check_guidance_scale(guidance_scale)
         imgs = list(imgs)
         mask_list = _as_list(masks)
         if mask_list is None:
@@ -345,19 +335,16 @@ class SAIRInferencer:
         if not imgs:
             raise DataError('no images given')
         many = len(imgs) > 1
-        checked = []
+        checked, sizes = [], []
         for i, (im, m) in enumerate(zip(imgs, mask_list)):
             pair = load_pair(im, m, self.threshold, self.polarity, index=i if many else None)
-            output_size(pair[0].shape[:2], scale, size)
+            sizes.append((pair[0].shape[:2], output_size(pair[0].shape[:2], scale, size)))
             on_disk = all(isinstance(v, (str, os.PathLike)) for v in (im, m))
             checked.append(None if on_disk and many else pair)  # re-read later: memory bound
-        steer = None
-        if text is not None and str(text).strip():
-            steer = (self.text_embedding(text), dict(self.guidance))
-            if strength is not None:
-                steer[1]['strength'] = float(strength)
-            if guidance_scale is not None:
-                steer[1]['scale'] = guidance_scale
+        for i, (in_size, out_size) in enumerate(sizes):
+            self.check_memory(in_size, out_size, labels,
+                              name=_name(imgs[i], f'image #{i}' if many else 'the image'))
+        steer = self.steering(text, strength, guidance_scale)
         bar = None
         if progress if progress is not None else many:
             from mmengine.utils import ProgressBar
@@ -372,6 +359,47 @@ class SAIRInferencer:
                 bar.update()
             yield result
 
+    def steering(self, text: Optional[str], strength: Optional[float] = None,
+                 guidance_scale: Optional[str] = None) -> Optional[Tuple[torch.Tensor, dict]]:
+        """What :meth:`inpaint_array` takes as ``steer``: ``(text embedding (c,),
+        dict(strength, scale))`` with :attr:`guidance` overridden by the arguments, or None for
+        no (or a blank) text."""
+        from sair_toolbox.models.field_edits import check_guidance_scale
+        if guidance_scale is not None:
+            check_guidance_scale(guidance_scale)
+        if text is None or not str(text).strip():
+            return None
+        steer = (self.text_embedding(text), dict(self.guidance))
+        if strength is not None:
+            steer[1]['strength'] = float(strength)
+        if guidance_scale is not None:
+            steer[1]['scale'] = guidance_scale
+        return steer
+
+    def check_memory(self, input_size: Tuple[int, int], size: Tuple[int, int],
+                     labels: bool = True, name: str = 'the image',
+                     limit: Optional[Tuple[Optional[int], str]] = None) -> int:
+        """Refuse, in one line, a request whose memory estimate is above the limit.
+
+        Args:
+            input_size: ``(H, W)`` of the input.
+            size: ``(H', W')`` of the output.
+            labels: the label maps would be computed (if the model can).
+            name: how to call the input in the message.
+            limit: ``(bytes or None, source)``; default :func:`~.memory.memory_limit` of
+                :attr:`max_memory` on :attr:`device`.
+
+        Returns:
+            the estimate in bytes.
+
+        Raises:
+            ResourceError: the estimate is above the limit.
+        """
+        limit = limit or memory_limit(self.max_memory, self.device)
+        with_labels = bool(labels and self.class_names and self.has_semantics)
+        return check_request(self.model, input_size, size, limit, with_labels,
+                             len(self.class_names or ()), name)
+
     @torch.no_grad()
     def inpaint_array(self, rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int],
                       steer: Optional[Tuple[torch.Tensor, dict]] = None,
@@ -384,10 +412,27 @@ class SAIRInferencer:
             size: output ``(H', W')``.
             steer: ``(text embedding (c,), dict(strength, scale))`` or None.
             labels: compute the label maps if the model can.
-        """
-        from sair_toolbox.utils.precision import autocast
 
-        from .text_guidance import FieldSteering
+        Raises:
+            ResourceError: the request's memory estimate is above the limit (checked before it
+                runs), or an allocation failed while it ran; one line either way.
+        """
+        size = (int(size[0]), int(size[1]))
+        limit = memory_limit(self.max_memory, self.device)
+        self.check_memory(rgb.shape[:2], size, labels, limit=limit)
+        try:
+            return self._inpaint_array(rgb, hole, size, steer, labels)
+        except (RuntimeError, MemoryError) as exc:
+            error = allocation_error(exc, size, limit)
+            if error is None:
+                raise
+            raise error from None
+
+    def _inpaint_array(self, rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int],
+                       steer: Optional[Tuple[torch.Tensor, dict]],
+                       labels: bool) -> InpaintResult:
+        from sair_toolbox.models.field_edits import FieldSteering
+        from sair_toolbox.utils.precision import autocast
         model = self.model
         img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
         img = img.float().div(255).to(self.device)
@@ -405,7 +450,10 @@ class SAIRInferencer:
             out = model.inpaint(img, mask, size=tuple(size), field_edit=_compose(edits))
             if class_embeddings is not None:
                 captured['masked'] = model.semantic_features(img, mask, use_sir=False)
-        output = (out[0].float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+        # In place on the fresh float32 render (no full-size temporaries; same values).
+        output = out[0].float().clamp_(0, 1).mul_(255).round_().byte()
+        del out
+        output = output.permute(1, 2, 0).cpu().numpy()
         masked = (rgb * (1 - hole[..., None])).round().astype(np.uint8)
         result = InpaintResult(output=np.ascontiguousarray(output), masked=masked, mask=hole)
         if class_embeddings is not None:

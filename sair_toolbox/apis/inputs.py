@@ -1,9 +1,17 @@
 """What users hand the inferencer: image and mask files, numpy arrays or PIL images.
 
 Every check happens here, before any model is built, and every failure is one line that says what
-and where (:class:`~sair_toolbox.utils.errors.DataError`): a missing, corrupt or non-image file,
-an array of the wrong shape, a mask that does not match its image, an image too small to encode.
+and where (:class:`~sair_toolbox.utils.errors.DataError`): a missing, empty, corrupt or non-image
+file, an array of the wrong shape, NaN or inf values, a float array outside [0, 1], a mask that
+does not match its image, an image too small to encode; contradictory or invalid size options
+are a :class:`~sair_toolbox.utils.errors.ConfigError` (:func:`output_size`).
+
+The rules for alpha and for the grey value of masks are those of the files', applied to arrays
+by :mod:`sair_toolbox.datasets.image_io` itself (:func:`~sair_toolbox.datasets.image_io.
+composite_alpha`, :func:`~sair_toolbox.datasets.image_io.grey_fraction`): float images are
+quantised to 8 bits first, then composited like an RGBA file.
 """
+import math
 import os
 import os.path as osp
 from typing import Any, List, Optional, Sequence, Tuple
@@ -24,6 +32,12 @@ def describe(value: Any, what: str) -> str:
     return f'{what} ({type(value).__module__.split(".")[0]}.{type(value).__name__})'
 
 
+def _subject(what: str, name: str) -> str:
+    """``'image photo.png'``, but ``'image #2 (numpy.ndarray)'`` rather than ``'image image #2
+    (numpy.ndarray)'`` for inputs named by their kind."""
+    return name if name.startswith((f'{what} (', f'{what} #')) else f'{what} {name}'
+
+
 def _is_pil(value: Any) -> bool:
     from PIL import Image
     return isinstance(value, Image.Image)
@@ -32,7 +46,7 @@ def _is_pil(value: Any) -> bool:
 def _check_side(shape: Tuple[int, ...], name: str) -> None:
     h, w = shape[:2]
     if min(h, w) < MIN_SIDE:
-        raise DataError(f'image {name} is {w}x{h} pixels; SAIR needs at least '
+        raise DataError(f'{_subject("image", name)} is {w}x{h} pixels; SAIR needs at least '
                         f'{MIN_SIDE}x{MIN_SIDE}')
 
 
@@ -41,7 +55,8 @@ def to_rgb(image: Any, name: Optional[str] = None) -> np.ndarray:
 
     Args:
         image: a file path, a PIL image of any mode, or an array: (H, W), (H, W, 1), (H, W, 3)
-            or (H, W, 4) (alpha composited over white), uint8 in [0, 255] or float in [0, 1].
+            or (H, W, 4) (alpha composited over white, as for files), uint8 in [0, 255] or
+            float in [0, 1] (finite; NaN or inf is an error, never silently zero).
         name: how to call it in messages (default: its path or kind).
 
     Raises:
@@ -62,25 +77,31 @@ def to_rgb(image: Any, name: Optional[str] = None) -> np.ndarray:
 
 
 def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
+    """An array -> uint8 (H, W, 3): floats in [0, 1] quantised to 8 bits, then alpha composited
+    over white by :func:`~sair_toolbox.datasets.image_io.composite_alpha` (the files' rule)."""
+    from sair_toolbox.datasets.image_io import check_finite, composite_alpha
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-        raise DataError(f'image {name} has shape {arr.shape}; expected (H, W), (H, W, 3) or '
-                        '(H, W, 4)')
+        raise DataError(f'{_subject("image", name)} has shape {arr.shape}; expected (H, W), '
+                        '(H, W, 3) or (H, W, 4)')
     if arr.dtype == np.uint8:
-        data = arr.astype(np.float32) / 255.0
+        rgb = arr
     elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
-        data = np.nan_to_num(arr.astype(np.float32))
+        data = arr.astype(np.float32)
+        check_finite(data, 'image', name)
         if data.size and (data.min() < 0 or data.max() > 1):
-            raise DataError(f'image {name} is a float array with values in '
+            raise DataError(f'{_subject("image", name)} is a float array with values in '
                             f'[{data.min():.3g}, {data.max():.3g}]; expected [0, 1] (or uint8)')
+        rgb = np.clip(np.rint(data * 255), 0, 255).astype(np.uint8)
     else:
-        raise DataError(f'image {name} has dtype {arr.dtype}; expected uint8 or float in [0, 1]')
-    if data.shape[2] == 4:  # composite over white, as load_image does for files
-        data = data[..., :3] * data[..., 3:] + (1 - data[..., 3:])
-    return np.clip(np.rint(data * 255), 0, 255).astype(np.uint8)
+        raise DataError(f'{_subject("image", name)} has dtype {arr.dtype}; expected uint8 or '
+                        'float in [0, 1]')
+    if rgb.shape[2] == 4:  # composite over white, as load_image does for files
+        return composite_alpha(rgb, 'white')
+    return np.ascontiguousarray(rgb)
 
 
 def to_mask(mask: Any, threshold: float = 0.5, polarity: str = 'white_is_hole',
@@ -89,12 +110,15 @@ def to_mask(mask: Any, threshold: float = 0.5, polarity: str = 'white_is_hole',
 
     Args:
         mask: a file path, a PIL image, or an array (H, W) / (H, W, C): bool, uint8 in
-            [0, 255] or float in [0, 1]; the grey value is the maximum over channels, as for files.
+            [0, 255], uint16 in [0, 65535] or float in [0, 1] (finite); the grey value is the
+            maximum over channels and the 0/1 rule applies, as for files
+            (:func:`~sair_toolbox.datasets.image_io.grey_fraction`).
         threshold: binarisation threshold (fraction of white).
         polarity: ``'white_is_hole'`` | ``'black_is_hole'`` | ``'auto'``.
         name: how to call it in messages.
     """
-    from sair_toolbox.datasets.image_io import binarize_mask, load_mask, pil_to_mask
+    from sair_toolbox.datasets.image_io import (binarize_mask, check_finite, grey_fraction,
+                                                load_mask, pil_to_mask)
     name = name or describe(mask, 'mask')
     if isinstance(mask, (str, os.PathLike)):
         return load_mask(mask, threshold=threshold, polarity=polarity)
@@ -106,20 +130,21 @@ def to_mask(mask: Any, threshold: float = 0.5, polarity: str = 'white_is_hole',
     if arr.ndim == 3:
         arr = arr.max(axis=2)
     if arr.ndim != 2:
-        raise DataError(f'mask {name} has shape {mask.shape}; expected (H, W) or (H, W, C)')
+        raise DataError(f'{_subject("mask", name)} has shape {mask.shape}; expected (H, W) or '
+                        '(H, W, C)')
     if arr.dtype == bool:
         grey = arr.astype(np.float32)
-    elif arr.dtype == np.uint8:
-        grey = arr.astype(np.float32) / 255.0
-        if grey.size and arr.max() == 1:  # a 0/1 mask stored as uint8
-            grey = arr.astype(np.float32)
+    elif arr.dtype in (np.uint8, np.uint16):  # the files' rule: / bit-depth maximum, 0/1 kept
+        grey = grey_fraction(arr, 255.0 if arr.dtype == np.uint8 else 65535.0)
     elif np.issubdtype(arr.dtype, np.floating):
-        grey = np.nan_to_num(arr.astype(np.float32))
+        grey = arr.astype(np.float32)
+        check_finite(grey, 'mask', name)
         if grey.size and (grey.min() < 0 or grey.max() > 1):
-            raise DataError(f'mask {name} is a float array with values in '
+            raise DataError(f'{_subject("mask", name)} is a float array with values in '
                             f'[{grey.min():.3g}, {grey.max():.3g}]; expected [0, 1]')
     else:
-        raise DataError(f'mask {name} has dtype {arr.dtype}; expected bool, uint8 or float')
+        raise DataError(f'{_subject("mask", name)} has dtype {arr.dtype}; expected bool, uint8, '
+                        'uint16 or float')
     return binarize_mask(grey, threshold, polarity, name)
 
 
@@ -148,25 +173,52 @@ def load_pair(image: Any, mask: Any, threshold: float = 0.5, polarity: str = 'wh
 
 def output_size(input_size: Tuple[int, int], scale: Optional[float] = None,
                 size: Optional[Sequence[int]] = None) -> Tuple[int, int]:
-    """The output ``(H', W')``: ``size`` if given, else the input size times ``scale`` (1)."""
+    """The output ``(H', W')``: ``size`` if given, else the input size times ``scale`` (1).
+
+    Raises:
+        ConfigError: both ``scale`` and ``size`` given (contradictory), a size that is not two
+            positive integers, or a scale that is not a finite number > 0.
+    """
+    if size is not None and scale is not None:
+        raise ConfigError(f'give either scale or size, not both (got scale={scale} and '
+                          f'size={_show(size)})')
     if size is not None:
-        if len(size) != 2 or min(int(s) for s in size) < 1:
-            raise ConfigError(f'output size must be two positive integers (H, W), got {size}')
-        return int(size[0]), int(size[1])
-    scale = 1.0 if scale is None else float(scale)
-    if not scale > 0:
-        raise ConfigError(f'scale must be > 0, got {scale}')
+        try:
+            pair = [int(s) for s in size]
+            exact = all(float(s) == int(s) for s in size)
+        except (TypeError, ValueError, OverflowError):
+            pair, exact = [], False
+        if len(pair) != 2 or not exact or min(pair) < 1:
+            raise ConfigError(f'output size must be two positive integers (H, W), got '
+                              f'{_show(size)}')
+        return pair[0], pair[1]
+    try:
+        scale = 1.0 if scale is None else float(scale)
+    except (TypeError, ValueError):
+        raise ConfigError(f'scale must be a number > 0, got {scale!r}') from None
+    if not (math.isfinite(scale) and scale > 0):
+        raise ConfigError(f'scale must be a finite number > 0, got {scale}')
     h, w = input_size
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def pair_files(img: str, mask: str, out: str) -> List[Tuple[str, str, str]]:
+def _show(value: Any) -> str:
+    try:
+        return str(tuple(value))
+    except TypeError:
+        return repr(value)
+
+
+def pair_files(img: str, mask: str, out: str,
+               strict: bool = True) -> List[Tuple[str, Optional[str], str]]:
     """(image, mask, output) path triples for one file or two folders paired by file stem.
 
     Args:
         img: an image file or a folder of images.
         mask: a mask file, or a folder with one mask per image (same stem, any image extension).
         out: an output file, or a folder (for folders; ``<out>/<stem>.png``).
+        strict: an image without a mask is a :class:`DataError`; with ``False`` its triple has
+            mask ``None`` (a batch run reports it and goes on).
     """
     from sair_toolbox.datasets.image_io import IMAGE_EXTENSIONS
     if not osp.exists(img):
@@ -190,6 +242,9 @@ def pair_files(img: str, mask: str, out: str) -> List[Tuple[str, str, str]]:
         if not name.lower().endswith(IMAGE_EXTENSIONS):
             continue
         stem = osp.splitext(name)[0]
+        if stem not in masks and not strict:
+            triples.append((osp.join(img, name), None, osp.join(out, stem + '.png')))
+            continue
         if stem not in masks:
             raise DataError(f'no mask for image {osp.join(img, name)} in {mask} '
                             f'(expected {stem}.png or another image extension)')

@@ -9,13 +9,19 @@
   SIR") and of the SIR field AIR rendered from ("with SIR") side by side -- the paper's Fig. 3,
   live -- with a legend;
 * text-guided fill: name a class (or type a prompt) and the SIR field inside the hole is steered
-  to its text embedding before AIR renders it (:mod:`sair_toolbox.apis.text_guidance`).
+  to its text embedding before AIR renders it (:mod:`sair_toolbox.models.field_edits`).
 
 One model serves every browser tab: the caller queues requests one at a time
 (``demo.queue(default_concurrency_limit=1)``, as the tool does). Memory is bounded: inputs larger
 than ``max_side`` are downscaled (and the page says so), outputs are capped at
-``max_output_side``, and the tool limits the upload size. User errors (a file that is not an
-image, a mask of another size, no hole) appear as one line in the page's status box.
+``max_output_side``, uploads are checked before decoding (:func:`check_upload`: image file
+names only, no empty files, at most ``max_pixels`` pixels announced by the header -- no
+decompression bombs), and the tool limits the upload size and the memory of a request. User
+errors (a file that is not an image, a mask of another size, no hole, a request that cannot fit)
+appear as one line in the page's status box.
+
+The page is also an API: ``/inpaint`` and ``/open_image`` (``gradio_client``; the README lists
+their inputs and outputs), answering errors with the same status line.
 
 Gradio is imported inside :func:`build_demo`, so importing this module is cheap.
 """
@@ -28,11 +34,11 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sair_toolbox.models.field_edits import GUIDANCE_SCALES
 from sair_toolbox.utils.errors import DataError, SAIRError, one_line
 
 from .inferencer import SAIRInferencer
 from .inputs import to_mask, to_rgb
-from .text_guidance import GUIDANCE_SCALES
 
 #: The text-guidance choice meaning "no guidance".
 NO_TEXT = '(none: SIR infers the hole)'
@@ -87,6 +93,43 @@ def legend_html(class_names: Optional[Sequence[str]], palette: Optional[np.ndarr
     return f'<div id="legend">{items}</div>'
 
 
+def check_upload(path: str, what: str, max_pixels: int) -> None:
+    """Refuse an uploaded file before it is decoded, in one :class:`DataError` line.
+
+    Read from the file's name and header only: a name without an image extension, an empty file,
+    and an image whose header announces more than ``max_pixels`` pixels (a decompression bomb, or
+    simply a photo far above ``--max-side``) never reach the decoder. What the header cannot tell
+    (a truncated or corrupt body) is found when the file is decoded.
+
+    Args:
+        path: the uploaded file (Gradio's temporary copy).
+        what: ``'image'`` or ``'mask'``, for the message.
+        max_pixels: the most pixels (W x H) an upload may have.
+    """
+    from PIL import Image
+
+    from sair_toolbox.datasets.image_io import IMAGE_EXTENSIONS
+    name = osp.basename(path)
+    if not name.lower().endswith(IMAGE_EXTENSIONS):
+        raise DataError(f'{what} {name} is not an image file name (expected one of '
+                        f'{", ".join(IMAGE_EXTENSIONS)})')
+    if not osp.isfile(path):
+        raise DataError(f'{what} file {name} was not received')
+    if osp.getsize(path) == 0:
+        raise DataError(f'cannot read {what} {name}: empty file (0 bytes)')
+    try:
+        with Image.open(path) as img:  # the header only: nothing is decoded here
+            w, h = img.size
+    except Image.DecompressionBombError as exc:
+        raise DataError(f'{what} {name} refused before decoding: a possible decompression bomb '
+                        f'({one_line(exc)})') from None
+    except Exception:  # noqa: BLE001 -- the decoder's own one-line message comes later
+        return
+    if w * h > max_pixels:
+        raise DataError(f'{what} {name} is {w}x{h} pixels, above the upload limit of '
+                        f'{max_pixels} pixels (refused before decoding)')
+
+
 class WebDemo:
     """The request handlers of the page, independent of Gradio (see :func:`build_demo`).
 
@@ -94,13 +137,18 @@ class WebDemo:
         inferencer: the one model every request uses.
         max_side: longer input side above which inputs are downscaled.
         max_output_side: longer output side; larger scales are reduced to fit.
+        max_pixels: uploads whose header announces more pixels are refused before decoding
+            (:func:`check_upload`); default ``(4 * max_side) ** 2``.
     """
 
     def __init__(self, inferencer: SAIRInferencer, max_side: int = 1024,
-                 max_output_side: int = 2048):
+                 max_output_side: int = 2048, max_pixels: Optional[int] = None):
         self.inferencer = inferencer
         self.max_side = int(max_side)
         self.max_output_side = int(max_output_side)
+        self.max_pixels = int(max_pixels) if max_pixels else (4 * self.max_side) ** 2
+        self._out_dir = None
+        self._recent = []
         self.legend = legend_html(inferencer.class_names if inferencer.has_semantics else None,
                                   inferencer.palette)
 
@@ -118,9 +166,13 @@ class WebDemo:
         if not path:
             return None, '', None
         try:
+            check_upload(path, 'image', self.max_pixels)
             rgb = to_rgb(path)
         except SAIRError as exc:
             return None, self._message(exc, [path]), None
+        except Exception as exc:  # never a traceback in the page; the log keeps it
+            logger.exception('web demo: opening an upload failed')
+            return None, f'Error: unexpected {type(exc).__name__}: {one_line(exc)}', None
         h, w = rgb.shape[:2]
         return (dict(background=rgb, layers=[], composite=rgb),
                 f'Opened {osp.basename(path)} ({w}x{h}); draw the hole with the brush.', None)
@@ -130,8 +182,11 @@ class WebDemo:
         """(RGB image, drawn hole) of an ImageEditor value; the hole is any painted pixel."""
         if not isinstance(value, dict) or value.get('background') is None:
             return None, None
-        background = np.asarray(value['background'])
-        rgb = to_rgb(background, 'the editor image')
+        background = value['background']
+        if isinstance(background, str):  # a file path (an API client that sent a file)
+            rgb = to_rgb(background, 'the editor image')
+        else:
+            rgb = to_rgb(np.asarray(background), 'the editor image')
         drawn = np.zeros(rgb.shape[:2], bool)
         for layer in value.get('layers') or []:
             layer = np.asarray(layer)
@@ -148,7 +203,11 @@ class WebDemo:
             if rgb is None:
                 raise DataError('no image: open an image file or pick an example first')
             hole = drawn.astype(np.float32)
+            if rgb.shape[0] * rgb.shape[1] > self.max_pixels:
+                raise DataError(f'the image is {rgb.shape[1]}x{rgb.shape[0]} pixels, above the '
+                                f'upload limit of {self.max_pixels} pixels')
             if mask_path:
+                check_upload(mask_path, 'mask', self.max_pixels)
                 uploaded = to_mask(mask_path)
                 if uploaded.shape != hole.shape:
                     raise DataError(f'mask {mask_path} is {uploaded.shape[1]}x'
@@ -181,17 +240,55 @@ class WebDemo:
         status = (f'Filled {100 * hole.mean():.1f}% of {w}x{h} -> {ow}x{oh}'
                   + (f', hole steered to "{text}"' if text else '') + f' in {took:.2f} s'
                   + (f' ({note})' if note else ''))
-        return result.output, result.colors_masked, result.colors_sir, status
+        return (self._to_file(result.output), self._to_file(result.colors_masked),
+                self._to_file(result.colors_sir), status)
+
+    #: Output files kept on disk (Gradio copies each into its cache when the request ends).
+    KEEP_FILES = 64
+
+    def _to_file(self, image: Optional[np.ndarray]) -> Optional[str]:
+        """An output image as a PNG file named by its content, written atomically.
+
+        Returned as a path rather than an array: Gradio caches an array by rewriting the file of
+        its content hash in place, so two requests with the same picture (the class maps often
+        are) raced, and a client downloading one got a truncated file; a path is copied into the
+        cache atomically and never rewritten.
+        """
+        if image is None:
+            return None
+        import hashlib
+        import tempfile
+
+        from .batch import save_atomic
+        if self._out_dir is None:
+            self._out_dir = tempfile.mkdtemp(prefix='sair_web_demo_')
+        image = np.ascontiguousarray(image)
+        digest = hashlib.sha256(image.tobytes() + str(image.shape).encode()).hexdigest()[:32]
+        path = osp.join(self._out_dir, f'{digest}.png')
+        if not osp.isfile(path):
+            save_atomic(image, path)
+        if path in self._recent:
+            self._recent.remove(path)
+        self._recent.append(path)
+        while len(self._recent) > self.KEEP_FILES:
+            old = self._recent.pop(0)
+            if osp.isfile(old):
+                os.remove(old)
+        return path
 
 
 def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_side: int = 1024,
-               max_output_side: int = 2048, title: str = 'SAIR: semantic-aware inpainting'):
+               max_output_side: int = 2048, title: str = 'SAIR: semantic-aware inpainting',
+               max_pixels: Optional[int] = None):
     """The Gradio page over one inferencer (see the module docstring).
+
+    Two API endpoints (``gradio_client``, see the README): ``/inpaint`` (the *Inpaint* button)
+    and ``/open_image`` (the file box).
 
     Args:
         inferencer: the model to serve (built here if not yet).
         examples: image paths offered as examples (e.g. :func:`example_images`).
-        max_side, max_output_side: see :class:`WebDemo`.
+        max_side, max_output_side, max_pixels: see :class:`WebDemo`.
         title: page title.
 
     Returns:
@@ -200,7 +297,7 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     import gradio as gr
 
-    app = WebDemo(inferencer, max_side, max_output_side)
+    app = WebDemo(inferencer, max_side, max_output_side, max_pixels)
     names = inferencer.class_names if inferencer.has_semantics else None
     strength = float(inferencer.guidance['strength'])
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
@@ -245,24 +342,33 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
                                        elem_id='map_sir', interactive=False, format='png',
                                        height=260)
                 gr.HTML(app.legend)
-        upload.upload(app.open_image, inputs=upload, outputs=[editor, status, upload])
+        upload.upload(app.open_image, inputs=upload, outputs=[editor, status, upload],
+                      api_name='open_image')
         run.click(app.inpaint, inputs=[editor, mask_file, scale, text, strength_in, scale_in],
-                  outputs=[output, map_masked, map_sir, status])
+                  outputs=[output, map_masked, map_sir, status], api_name='inpaint')
     return demo
 
 
 def serve(demo, host: str = '127.0.0.1', port: int = 7860, max_file_size: str = '20mb',
-          max_queue: int = 32, allowed_paths: Sequence[str] = (), **launch_kwargs):
+          max_queue: int = 32, allowed_paths: Sequence[str] = (),
+          max_pixels: Optional[int] = None, **launch_kwargs):
     """Queue requests one at a time (one model in memory) and start the server.
 
     Args:
         demo: what :func:`build_demo` returned.
         host, port: where to listen.
         max_file_size: upload limit (Gradio's ``max_file_size``).
-        max_queue: requests waiting at most; more are refused with a message.
+        max_queue: requests waiting at most; more are refused with Gradio's one line
+            ("Queue is full").
         allowed_paths: folders the page may serve files from (the example images).
+        max_pixels: PIL's decompression-bomb guard of this process is lowered to it, so that
+            every decoder, Gradio's own included, refuses an image above twice that many pixels
+            (``Image.MAX_IMAGE_PIXELS``: a warning above it, an error above twice it).
         **launch_kwargs: passed to ``demo.launch`` (e.g. ``prevent_thread_lock=True``).
     """
+    if max_pixels:
+        from PIL import Image
+        Image.MAX_IMAGE_PIXELS = min(Image.MAX_IMAGE_PIXELS or max_pixels, max_pixels)
     demo.queue(default_concurrency_limit=1, max_size=max_queue)
     return demo.launch(server_name=host, server_port=port, max_file_size=max_file_size,
                        ssr_mode=False, footer_links=[], css=DEMO_CSS,

@@ -52,11 +52,6 @@ def require_dir(path: str, what: str, owner: str) -> None:
         raise DataError(f'{owner}: {what} folder not found: {path or "<empty path>"}')
 
 
-def require_file(path: str, what: str, owner: str) -> None:
-    if not path or not osp.isfile(path):
-        raise DataError(f'{owner}: {what} not found: {path or "<empty path>"}')
-
-
 class BaseInpaintDataset(BaseDataset):
     """Base class: subclasses implement :meth:`load_data_list` returning dicts with ``img_path``
     (and optionally ``seg_map_path``/``seg_parts``, ``mask_path``, ``reduce_zero_label``).

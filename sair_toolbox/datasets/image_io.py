@@ -63,6 +63,8 @@ def _open(path: PathLike, what: str, exif_transpose: bool = False) -> Image.Imag
         raise DataError(f'{what} file not found: {path}')
     if os.path.isdir(path):
         raise DataError(f'{what} path is a directory, not a file: {path}')
+    if os.path.getsize(path) == 0:
+        raise DataError(f'cannot read {what} {path}: empty file (0 bytes)')
     try:
         img = Image.open(path)
         img.load()  # decode now, so truncation and corruption surface here
@@ -70,7 +72,11 @@ def _open(path: PathLike, what: str, exif_transpose: bool = False) -> Image.Imag
             img = ImageOps.exif_transpose(img)
     except UnidentifiedImageError:
         raise DataError(f'cannot read {what} {path}: not an image file (unknown format)') from None
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        reason = ' '.join(str(exc).split())
+        raise DataError(f'cannot read {what} {path}: too many pixels, refused as a possible '
+                        f'decompression bomb ({reason})') from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = ' '.join(str(exc).split()) or type(exc).__name__
         raise DataError(f'cannot read {what} {path}: corrupt or truncated ({reason})') from None
     return img
@@ -87,14 +93,47 @@ def _int_to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def _float_to_uint8(arr: np.ndarray) -> np.ndarray:
-    arr = np.nan_to_num(arr.astype(np.float64))
+def check_finite(arr: np.ndarray, what: str, path: str) -> None:
+    """Raise :class:`DataError` (one line) if a float array holds NaN or infinite values.
+
+    Args:
+        arr: any array (integer and bool arrays are finite by construction and pass at once).
+        what: what the array is (``'image'``, ``'mask'``), for the message.
+        path: its path or description, for the message.
+    """
+    if arr.dtype.kind not in 'fc' or not arr.size:
+        return
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = int(arr.size - np.count_nonzero(finite))
+        subject = path if path.startswith((f'{what} (', f'{what} #')) else f'{what} {path}'
+        raise DataError(f'{subject} has {bad} non-finite values (NaN or inf) of {arr.size}; '
+                        'expected finite pixel values')
+
+
+def _float_to_uint8(arr: np.ndarray, path: str = '<image>') -> np.ndarray:
+    """32-bit float grey values -> uint8 (rules in the module docstring); NaN/inf are an error."""
+    check_finite(arr, 'image', path)
+    arr = arr.astype(np.float64)
     lo, hi = float(arr.min()), float(arr.max())
     if lo >= 0 and hi <= 1:
         arr = arr * 255.0
     elif not (lo >= 0 and hi <= 255):
         arr = (arr - lo) * (255.0 / (hi - lo))
     return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+
+
+def composite_alpha(rgba: np.ndarray, alpha: str = 'white') -> np.ndarray:
+    """The alpha rule of every reader: uint8 ``(H, W, 4)`` RGBA -> uint8 ``(H, W, 3)`` RGB.
+
+    Args:
+        rgba: uint8 ``(H, W, 4)``, straight (not premultiplied) alpha.
+        alpha: ``'white'`` | ``'black'`` (composite over that background, rounded to nearest)
+            or ``'drop'`` (the stored colour).
+    """
+    if alpha not in ALPHA_MODES:
+        raise DataError(f'alpha must be one of {ALPHA_MODES}, got {alpha!r}')
+    return _composite(rgba, alpha)
 
 
 def _composite(rgba: np.ndarray, alpha: str) -> np.ndarray:
@@ -147,7 +186,7 @@ def pil_to_rgb_array(img: Image.Image, alpha: str = 'white', path: str = '<image
     if mode in ('I', 'I;32', 'I;32B'):
         return _grey_to_rgb(_int_to_uint8(np.asarray(img)))
     if mode == 'F':
-        return _grey_to_rgb(_float_to_uint8(np.asarray(img)))
+        return _grey_to_rgb(_float_to_uint8(np.asarray(img), path))
     try:  # CMYK, YCbCr, LAB, HSV, ...
         return np.asarray(img.convert('RGB'), dtype=np.uint8).copy()
     except (ValueError, OSError) as exc:
@@ -173,7 +212,23 @@ def load_image(path: PathLike, alpha: str = 'white', exif_transpose: bool = Fals
     return pil_to_rgb_array(img, alpha, os.fspath(path))
 
 
-def _grey_fraction(img: Image.Image) -> np.ndarray:
+def grey_fraction(arr: np.ndarray, full: float) -> np.ndarray:
+    """The mask grey rule: grey values of bit-depth maximum ``full`` -> float32 in [0, 1].
+
+    Values are divided by ``full`` (255 for 8 bits, 65535 for 16), except that an array whose
+    maximum is 1 (a 0/1 mask stored in an 8/16-bit file or array) is taken as 0/1 already.
+
+    Args:
+        arr: ``(H, W)`` grey values (any real dtype), in ``[0, full]``.
+        full: the maximum of the bit depth.
+    """
+    arr = arr.astype(np.float32) if arr.dtype != np.float64 else arr
+    if arr.size and arr.max() == 1 and full > 1:  # a 0/1-valued mask in an 8/16-bit file
+        full = 1.0
+    return (arr / full).astype(np.float32)
+
+
+def _grey_fraction(img: Image.Image, path: str = '<mask>') -> np.ndarray:
     """Grey value in [0, 1] of any PIL image: max over colour channels / bit-depth maximum."""
     mode = img.mode
     if mode == '1':
@@ -185,6 +240,7 @@ def _grey_fraction(img: Image.Image) -> np.ndarray:
         full = 255.0 if arr.max() <= 255 else (65535.0 if arr.max() <= 65535 else arr.max())
     elif mode == 'F':
         arr = np.asarray(img).astype(np.float32)
+        check_finite(arr, 'mask', path)
         full = 1.0 if arr.max() <= 1 else 255.0
     elif mode == 'L':
         arr, full = np.asarray(img).astype(np.float32), 255.0
@@ -192,9 +248,7 @@ def _grey_fraction(img: Image.Image) -> np.ndarray:
         # RGB(A), LA, P, CMYK ...: drop alpha, take the brightest colour channel.
         rgb = np.asarray(img.convert('RGB'), dtype=np.uint8)
         arr, full = rgb.max(axis=2).astype(np.float32), 255.0
-    if arr.size and arr.max() == 1 and full > 1:  # a 0/1-valued mask in an 8/16-bit file
-        full = 1.0
-    return (arr / full).astype(np.float32)
+    return grey_fraction(arr, full)
 
 
 def binarize_mask(grey: np.ndarray, threshold: float = 0.5,
@@ -245,7 +299,7 @@ def pil_to_mask(img: Image.Image, threshold: float = 0.5, polarity: str = 'white
     The same rules as :func:`load_mask` (grey value, threshold, polarity); ``path`` is used in
     error messages only.
     """
-    return binarize_mask(_grey_fraction(img), threshold, polarity, path)
+    return binarize_mask(_grey_fraction(img, path), threshold, polarity, path)
 
 
 def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_hole',

@@ -4,6 +4,8 @@ Importing this package registers the hooks in ``sair_toolbox.registry.HOOKS`` (t
 ``locations`` point here), ``PrecisionTestLoop`` in ``LOOPS`` and ``AutocastOptimWrapper`` in
 ``OPTIM_WRAPPERS``, and allow-lists MMEngine's checkpoint types for
 ``torch.load(weights_only=True)`` so that ``resume`` and ``load_from`` work under torch >= 2.6.
+:mod:`sair_toolbox.engine.setup` registers every component and builds the Runner (the tools'
+shared start).
 """
 from sair_toolbox.utils.checkpoint import allow_mmengine_checkpoint_globals
 

@@ -55,7 +55,8 @@ def _chunks(gt: torch.Tensor, out: torch.Tensor,
     """(B, C, H, W) pairs in chunks, cast to ``dtype``.
 
     On CPU one image at a time: the float64 intermediates of a whole batch do not fit in cache,
-    and per-image is ~6x faster there. On GPUs the whole batch at once.
+    so per-image is faster there (see the README's Performance section). On GPUs the whole batch
+    at once.
     """
     step = 1 if gt.device.type == 'cpu' else gt.shape[0]
     for i in range(0, gt.shape[0], step):

@@ -10,46 +10,23 @@ mIoU follows mmseg's ``IoUMetric``: one confusion matrix over the whole dataset 
 ``ignore_index`` skipped), IoU_k = TP / (TP + FP + FN) per class, and mIoU the mean over the
 classes whose union is non-empty (present in the ground truth or predicted: ``nanmean``). Values
 are fractions in [0, 1], as in the paper's Tab. 5 (0.17 / 0.45).
+
+This module holds the metric (:class:`SegmentationMIoU`), its loop (:func:`evaluate_segmentation`)
+and its table (:func:`format_segmentation_table`). The zero-shot labelling and the text
+embeddings of a model config's CLIP are model code: :mod:`sair_toolbox.models.zero_shot`.
 """
-import math
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 
+from sair_toolbox.models.zero_shot import (confusion_counts, labels_from_features,
+                                           scores_from_confusion)
 from sair_toolbox.utils.errors import ConfigError, DataError, ShapeError
 
 #: The two variants of Tab. 5, as keys of :func:`evaluate_segmentation`'s result.
 VARIANTS = (('without_sir', False), ('with_sir', True))
 #: Pixel sets scored: the whole image, and the hole (mask = 1) only.
 REGIONS = ('all', 'hole')
-
-
-def labels_from_features(features: torch.Tensor, text_embeddings: torch.Tensor) -> torch.Tensor:
-    """Per-pixel argmax of the cosine similarity between features and class embeddings.
-
-    Args:
-        features: (B, c, H, W) semantic feature field.
-        text_embeddings: (L, c) class embeddings (normalised here, any norm accepted).
-
-    Returns:
-        (B, H, W) int64 labels in [0, L).
-    """
-    if features.dim() != 4 or text_embeddings.dim() != 2 or \
-            features.shape[1] != text_embeddings.shape[1]:
-        raise ShapeError(f'features (B, c, H, W) and text embeddings (L, c) must share c, got '
-                         f'{tuple(features.shape)} and {tuple(text_embeddings.shape)}')
-    text = F.normalize(text_embeddings.to(features.device, torch.float32), dim=1)
-    labels = []
-    for feat in features:  # one image at a time: L x H x W similarities can be large
-        feat = F.normalize(feat.float(), dim=0)
-        labels.append(torch.einsum('chw,lc->lhw', feat, text).argmax(0))
-    return torch.stack(labels)
-
-
-def _nanmean(values: torch.Tensor) -> float:
-    valid = values[~torch.isnan(values)]
-    return float(valid.mean()) if valid.numel() else math.nan
 
 
 class SegmentationMIoU:
@@ -105,7 +82,7 @@ class SegmentationMIoU:
         if int(p.min()) < 0 or int(p.max()) >= n:
             raise ShapeError(f'predicted labels must be in [0, {n}), got [{int(p.min())}, '
                              f'{int(p.max())}]')
-        self.confusion += torch.bincount(g * n + p, minlength=n * n).reshape(n, n).cpu()
+        self.confusion += confusion_counts(p, g, n)
 
     def compute(self) -> Dict[str, Any]:
         """Scores of everything added so far.
@@ -116,22 +93,7 @@ class SegmentationMIoU:
             nan for classes with no pixels), ``num_pixels`` and, if given, ``classes``.
             All scores are fractions in [0, 1]; nan when nothing was added.
         """
-        cm = self.confusion.double()
-        tp = cm.diag()
-        gt_count = cm.sum(1)
-        union = gt_count + cm.sum(0) - tp
-        iou = torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, math.nan))
-        acc = torch.where(gt_count > 0, tp / gt_count.clamp(min=1),
-                          torch.full_like(tp, math.nan))
-        total = float(cm.sum())
-        result = {
-            'mIoU': _nanmean(iou),
-            'aAcc': float(tp.sum()) / total if total else math.nan,
-            'mAcc': _nanmean(acc),
-            'IoU': iou.tolist(),
-            'Acc': acc.tolist(),
-            'num_pixels': int(total),
-        }
+        result = scores_from_confusion(self.confusion)
         if self.class_names is not None:
             result['classes'] = list(self.class_names)
         return result
@@ -259,71 +221,3 @@ def format_segmentation_table(result: Mapping[str, Any], title: Optional[str] = 
         n += f", mask bin {result['mask_bin']}"
     out.insert(0, f'{title} ({n})' if title else n)
     return '\n'.join(out)
-
-
-def jsonable(obj: Any) -> Any:
-    """Replace nan/inf floats by None (strict JSON) in nested dicts/lists."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Mapping):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    return obj
-
-
-def semantic_encoder_cfg(model_cfg: Mapping[str, Any]) -> Dict[str, Any]:
-    """The semantic encoder's config inside a model config.
-
-    Looks at ``model.semantic_encoder`` and then ``model.sir.encoder`` (the layout of the SAIR
-    configs). The encoder must be text-aligned (CLIP): a SAM encoder has no text tower.
-
-    Raises:
-        ConfigError: no semantic encoder, or one without a CLIP ``arch``.
-    """
-    enc = model_cfg.get('semantic_encoder')
-    if enc is None and isinstance(model_cfg.get('sir'), Mapping):
-        enc = model_cfg['sir'].get('encoder')
-    if not isinstance(enc, Mapping):
-        raise ConfigError('the model config has no semantic encoder (model.semantic_encoder or '
-                          'model.sir.encoder) to take the CLIP weights for the text embeddings '
-                          'from; the segmentation check needs the semantic branch')
-    enc = dict(enc)
-    if 'SAM' in str(enc.get('type', '')):
-        raise ConfigError(f"the segmentation check needs a CLIP (text-aligned) semantic encoder; "
-                          f"this model uses {enc['type']}, which has no text embeddings")
-    return enc
-
-
-def build_text_embedder(semantic_encoder_cfg: Mapping[str, Any], device: str = 'cpu'):
-    """The :class:`CLIPTextEmbedder` with the semantic encoder's CLIP weights.
-
-    Args:
-        semantic_encoder_cfg: ``cfg.model.semantic_encoder`` (``arch``, ``pretrained``,
-            optional ``model_cfg``, ``cache_dir``, ``templates``).
-        device: where to run the text tower.
-    """
-    from sair_toolbox.models.text_embedder import CLIPTextEmbedder
-    cfg = dict(semantic_encoder_cfg or {})
-    kwargs = {k: cfg[k] for k in ('arch', 'model_cfg', 'cache_dir', 'templates')
-              if cfg.get(k) is not None}
-    if 'pretrained' in cfg:  # None = random init (warned), which must not fall back to 'openai'
-        kwargs['pretrained'] = cfg['pretrained']
-    return CLIPTextEmbedder(**kwargs).to(device)
-
-
-def build_text_embeddings(semantic_encoder_cfg: Mapping[str, Any],
-                          class_names: Sequence[str],
-                          device: str = 'cpu') -> torch.Tensor:
-    """CLIP text embeddings of the class names with the semantic encoder's CLIP weights.
-
-    Args:
-        semantic_encoder_cfg: see :func:`build_text_embedder`.
-        class_names: L names (``dataset.metainfo['classes']``).
-        device: where to run the text tower.
-
-    Returns:
-        (L, c) unit-norm float32 on ``device``.
-    """
-    embedder = build_text_embedder(semantic_encoder_cfg, device)
-    return embedder.embed(list(class_names)).to(device)

@@ -1,7 +1,7 @@
 """Does text-guided fill render what the text names? Measured with the encoder's own labels.
 
 For every val image (with its fixed val mask) and every target class k, the hole's SIR field is
-steered to the text embedding of k (:mod:`sair_toolbox.apis.text_guidance`) and AIR renders the
+steered to the text embedding of k (:mod:`sair_toolbox.models.field_edits`) and AIR renders the
 output. The *output image* (the composite at the input size) is then encoded again by the model's
 own frozen semantic encoder (MaskCLIP), the features are bilinearly resized to the image size
 and every pixel is labelled zero-shot against the class texts (as the segmentation check does).
@@ -18,17 +18,10 @@ encoder recognises as k.
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 
+from sair_toolbox.models.field_edits import FieldSteering, check_guidance_scale
+from sair_toolbox.models.zero_shot import zero_shot_labels
 from sair_toolbox.utils.errors import ConfigError, DataError
-
-
-def _labels(model, images: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
-    from .segmentation import labels_from_features
-    feats = model.sir.encoder(images.float())
-    feats = F.interpolate(feats.float(), size=images.shape[-2:], mode='bilinear',
-                          align_corners=False)
-    return labels_from_features(feats, class_embeddings)
 
 
 @torch.no_grad()
@@ -44,7 +37,7 @@ def evaluate_text_guided_fill(model: Any, dataloader: Iterable, class_embeddings
         dataloader: yields batches its ``data_preprocessor`` accepts, with masks.
         class_embeddings: (L, c) text embeddings of the class names.
         targets: class indices to steer the holes to.
-        strength, scale: the guidance options (:func:`~sair_toolbox.apis.text_guidance.
+        strength, scale: the guidance options (:func:`~sair_toolbox.models.field_edits.
             steer_field`).
         precision: ``'fp32'`` | ``'bf16'`` | ``'fp16'`` for the inpainting calls.
         device: where to run.
@@ -55,11 +48,11 @@ def evaluate_text_guided_fill(model: Any, dataloader: Iterable, class_embeddings
         'mean_hit_rate', 'mean_base_rate', 'num_images', 'num_hole_pixels', 'strength',
         'scale'}``; rates are fractions in [0, 1].
     """
-    from sair_toolbox.apis.text_guidance import FieldSteering
     from sair_toolbox.models.data_preprocessor import stack_masks
     from sair_toolbox.utils.precision import autocast
     if getattr(model, 'sir', None) is None:
         raise ConfigError('text-guided fill needs a model with SIR')
+    check_guidance_scale(scale)
     text = class_embeddings.to(device)
     num = text.shape[0]
     bad = [k for k in targets if not 0 <= int(k) < num]
@@ -79,10 +72,11 @@ def evaluate_text_guided_fill(model: Any, dataloader: Iterable, class_embeddings
             continue
         img, mask, hole = img[keep], mask[keep], hole[keep]
         with autocast(precision, device):
-            plain = _labels(model, model.inpaint(img, mask), text)
+            plain = zero_shot_labels(model.sir.encoder, model.inpaint(img, mask), text)
             for k in hits:
                 edit = FieldSteering(text[k], mask, strength=strength, scale=scale)
-                labels = _labels(model, model.inpaint(img, mask, field_edit=edit), text)
+                labels = zero_shot_labels(model.sir.encoder,
+                                          model.inpaint(img, mask, field_edit=edit), text)
                 on = (labels == k) & hole
                 hits[k] += int(on.sum())
                 majority[k] += int((on.flatten(1).sum(1) * 2 > hole.flatten(1).sum(1)).sum())

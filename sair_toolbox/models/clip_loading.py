@@ -187,8 +187,14 @@ def resolve_clip_checkpoint(arch: str,
 
 def _provided_checkpoint(provider_cfg: Mapping, arch: str, model_cfg: Optional[dict],
                          cache_dir: Optional[str]) -> str:
-    """The local file a ``WEIGHTS_PROVIDERS`` config names (built by the provider if needed)."""
+    """The local file a ``WEIGHTS_PROVIDERS`` config names (built by the provider if needed).
+
+    A provider that trains or downloads on first use runs inside
+    :func:`~sair_toolbox.utils.global_state.preserved_global_state`: the model being built gets
+    the same weights whether the provider's cache existed or not.
+    """
     from sair_toolbox.registry import WEIGHTS_PROVIDERS
+    from sair_toolbox.utils.global_state import preserved_global_state
     if 'type' not in provider_cfg:
         raise ConfigError(f'a pretrained dict must name a weights provider with "type", got '
                           f'{dict(provider_cfg)!r}')
@@ -197,7 +203,8 @@ def _provided_checkpoint(provider_cfg: Mapping, arch: str, model_cfg: Optional[d
     except KeyError as exc:
         raise ConfigError(f'unknown weights provider {provider_cfg["type"]!r} (pretrained='
                           f'{dict(provider_cfg)!r}): {exc}') from exc
-    path = provider.resolve(arch=arch, model_cfg=model_cfg, cache_dir=cache_dir)
+    with preserved_global_state():
+        path = provider.resolve(arch=arch, model_cfg=model_cfg, cache_dir=cache_dir)
     if not osp.isfile(path):
         raise WeightsNotFoundError(f'weights provider {provider_cfg["type"]} returned {path}, '
                                    'which is not a file')

@@ -10,12 +10,14 @@ from sair_toolbox.registry import (APPEARANCE_ENCODERS, IMPLICIT_HEADS, MODELS,
                                    SEMANTIC_FUSIONS)
 from sair_toolbox.utils.errors import ConfigError
 
+from .air_input import AIRInput
 from .data_preprocessor import build_data_preprocessor, stack_masks
 from .fusions.concat_fusion import ConcatFusion
 from .implicit_heads.base import ProjectedImplicitHead
 from .implicit_heads.coords import make_cell, pixel_index_to_coord
 from .implicit_heads.fold import folded_projection
 from .sir import SemanticImplicitRepresentation
+from .zero_shot import resize_features
 
 
 @MODELS.register_module()
@@ -124,8 +126,7 @@ class SAIR(BaseModel):
 
     # ------------------------------------------------------------------ representation
     def encode(self, img: Tensor, mask: Tensor,
-               field_edit: Optional[Callable[[Tensor], Tensor]] = None
-               ) -> Dict[str, Optional[Tensor]]:
+               field_edit: Optional[Callable[[Tensor], Tensor]] = None) -> AIRInput:
         """Build the AIR feature grid of a masked batch.
 
         Args:
@@ -133,13 +134,13 @@ class SAIR(BaseModel):
             mask: (B, 1, H, W), 1 = missing.
             field_edit: optional callable applied to the dense SIR field ``S`` (B, c, H, W)
                 before the fusion and AIR, returning a field of the same shape (e.g. the
-                text-guided fill of :mod:`sair_toolbox.apis.text_guidance`). Needs a SIR.
+                text-guided fill of :mod:`sair_toolbox.models.field_edits`). Needs a SIR.
 
         Returns:
-            dict with ``feat`` (B, C_air, H, W) -- ``None`` when the SIR is folded into AIR,
-            which then gets ``proj``, its grid projection (B, D, H, W), instead --, ``skip``
-            (B, 3, H, W) the masked image in [-1, 1] (used by heads with a global skip) and
-            ``sem_grid`` (B, c + 1, h, w) or None.
+            :class:`AIRInput`: ``feat`` (B, C_air, H, W) -- or, when the SIR is folded into AIR,
+            ``proj``, its grid projection (B, D, H, W), instead --, ``skip`` (B, 3, H, W) the
+            masked image in [-1, 1] and ``sem_grid`` (B, c + 1, h, w) or None; its
+            :meth:`~AIRInput.query` and :meth:`~AIRInput.grid` evaluate AIR.
         """
         if field_edit is not None and self.sir is None:
             raise ConfigError('field_edit needs a model with a semantic branch (sir=None here)')
@@ -154,25 +155,18 @@ class SAIR(BaseModel):
                 hidden = self.sir.hidden_field(sem_grid, img.shape[-2:])
                 parts = [(f, None) for f in feats] + [(hidden, self.sir.last_layer)]
                 proj = folded_projection(self.air_head, parts)
-                return dict(feat=None, proj=proj, skip=skip, sem_grid=sem_grid)
+                return AIRInput(self.air_head, skip, proj=proj, sem_grid=sem_grid)
             field = self.sir.field(sem_grid, img.shape[-2:])
             if field_edit is not None:
                 field = field_edit(field)
             feats.append(self.fusion(field) if self.fusion is not None else field)
         feat = feats[0] if len(feats) == 1 else torch.cat(feats, dim=1)
-        return dict(feat=feat, skip=skip, sem_grid=sem_grid)
+        return AIRInput(self.air_head, skip, feat=feat, sem_grid=sem_grid)
 
-    def render(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
+    def render(self, rep: AIRInput, size: Tuple[int, int]) -> Tensor:
         """Colour at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [0, 1]."""
-        out = self.air_grid(rep, tuple(size)).float()  # a fresh tensor: in place is safe
+        out = rep.grid(tuple(size)).float()  # a fresh tensor: in place is safe
         return out.add_(1).div_(2).clamp_(0, 1)
-
-    def air_grid(self, rep: Dict[str, Optional[Tensor]], size: Tuple[int, int]) -> Tensor:
-        """AIR at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W'), unclamped, on the
-        [-1, 1] scale (in the autocast dtype under autocast)."""
-        if rep.get('proj') is not None:
-            return self.air_head.decode_grid(rep['proj'], size, skip=rep['skip'])
-        return self.air_head.query_grid(rep['feat'], size, skip=rep['skip'])
 
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
@@ -194,23 +188,18 @@ class SAIR(BaseModel):
         target = img * 2 - 1
         size = img.shape[-2:]
         if self.num_queries is None:
-            pred = self.air_grid(rep, size)
+            pred = rep.grid(size)
             losses = dict(loss_rec=F.l1_loss(pred.float(), target))
         else:
             index = self.sample_queries(mask)
             coord = pixel_index_to_coord(index, size).to(img)
             cell = make_cell(size, index.shape[1], img.shape[0], device=img.device,
                              dtype=img.dtype)
-            if rep.get('proj') is not None:
-                pred = self.air_head.decode(rep['proj'], coord, cell, skip=rep['skip'])
-            else:
-                pred = self.air_head(rep['feat'], coord, cell, skip=rep['skip'])
+            pred = rep.query(coord, cell)
             gt = target.flatten(2).gather(2, index.unsqueeze(1).expand(-1, 3, -1))
             losses = dict(loss_rec=F.l1_loss(pred.float(), gt.transpose(1, 2)))
         if self.sir is not None and self.sir.trainable and self.sem_loss_weight > 0:
-            recon = self.sir.reconstruct(rep['sem_grid'])
-            target_sem = self.sir.target(img).float()
-            losses['loss_sem'] = self.sem_loss_weight * F.l1_loss(recon.float(), target_sem)
+            losses['loss_sem'] = self.sem_loss_weight * self.sir.semantic_loss(rep.sem_grid, img)
         return losses
 
     def sample_queries(self, mask: Tensor) -> Tensor:
@@ -285,4 +274,4 @@ class SAIR(BaseModel):
         grid = self.sir.encode(inputs * (1 - masks), masks)
         if use_sir and self.sir.head is not None:
             return self.sir.field(grid, size)
-        return F.interpolate(grid[:, :-1], size=size, mode='bilinear', align_corners=False)
+        return resize_features(grid[:, :-1], size)

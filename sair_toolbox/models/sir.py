@@ -10,6 +10,7 @@ from sair_toolbox.registry import IMPLICIT_HEADS, SEMANTIC_ENCODERS
 from sair_toolbox.utils.errors import ConfigError
 
 from .implicit_heads.base import ProjectedImplicitHead
+from .zero_shot import resize_features
 
 
 class SemanticImplicitRepresentation(BaseModule):
@@ -83,7 +84,7 @@ class SemanticImplicitRepresentation(BaseModule):
         """
         z = grid[:, :-1]
         if self.head is None:
-            return F.interpolate(z, size=tuple(size), mode='bilinear', align_corners=False)
+            return resize_features(z, size)
         return self.head.query_grid(grid, tuple(size), skip=z)
 
     @property
@@ -120,3 +121,20 @@ class SemanticImplicitRepresentation(BaseModule):
     def target(self, img: Tensor) -> Tensor:
         """``Z_sem`` of the unmasked image (B, c, h, w): the target of the semantic loss."""
         return self.encoder(img)
+
+    def semantic_loss(self, grid: Tensor, img: Tensor) -> Tensor:
+        """The semantic loss L2 of Sec. 4.4 (unweighted): ``|SIR(grid centres) - Z_sem(I)|_1``.
+
+        SIR is evaluated at the centres of its own ``h x w`` grid (:meth:`reconstruct`) and
+        compared with the encoder's features of the unmasked image (:meth:`target`); both in
+        float32, also under autocast. Used by ``SAIR`` (times ``alpha``) and ``SIRPretrainer``.
+
+        Args:
+            grid: (B, c + 1, h, w) from :meth:`encode` of the masked image.
+            img: (B, 3, H, W) unmasked image in [0, 1].
+
+        Returns:
+            scalar mean absolute error.
+        """
+        recon = self.reconstruct(grid)
+        return F.l1_loss(recon.float(), self.target(img).float())

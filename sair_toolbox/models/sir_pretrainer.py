@@ -1,7 +1,6 @@
 """Stage one of two-stage training: the SIR alone."""
 from typing import List, Optional
 
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
@@ -35,13 +34,14 @@ class SIRPretrainer(BaseModel):
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor'):
         mask = stack_masks(data_samples).to(inputs)
-        # Outputs and loss in float32, also under autocast (where SIR runs in low precision).
-        pred = self.sir.reconstruct(self.sir.encode(inputs * (1 - mask), mask)).float()
+        grid = self.sir.encode(inputs * (1 - mask), mask)
+        if mode == 'loss':
+            return dict(loss_sem=self.sir.semantic_loss(grid, inputs))
+        # Outputs in float32, also under autocast (where SIR runs in low precision).
+        pred = self.sir.reconstruct(grid).float()
         if mode == 'tensor':
             return pred
         target = self.sir.target(inputs).float()
-        if mode == 'loss':
-            return dict(loss_sem=F.l1_loss(pred, target))
         if mode == 'predict':
             for i, sample in enumerate(data_samples):
                 sample.pred_sem = pred[i]

@@ -33,6 +33,11 @@ class ConfigError(SAIRError, ValueError):
     """A config value is invalid or inconsistent."""
 
 
+class ResourceError(SAIRError, MemoryError):
+    """A request needs more memory than the configured limit (estimated before it runs, or an
+    allocation that failed while it ran)."""
+
+
 #: Exceptions that the tools report as one line. ``FileNotFoundError`` is included because MMEngine
 #: raises it for a missing config or checkpoint path.
 USER_ERRORS = (SAIRError, FileNotFoundError, IsADirectoryError, NotADirectoryError)

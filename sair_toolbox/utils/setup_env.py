@@ -1,27 +1,10 @@
-"""Register every sair-toolbox module and make ``sair_toolbox`` the default registry scope."""
+"""Process-level settings that need no registered component.
 
-
-def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import the packages that register components, and set the default scope.
-
-    Also allow-lists MMEngine's checkpoint types for ``torch.load(weights_only=True)`` (done on
-    import of ``sair_toolbox.engine``).
-
-    Args:
-        init_default_scope (bool): make ``'sair_toolbox'`` the current default scope
-            (``mmengine.registry.init_default_scope``), so that e.g.
-            ``MODELS.build(dict(type='SAIR', ...))`` finds our components without a Runner.
-    """
-    import sair_toolbox.datasets  # noqa: F401
-    import sair_toolbox.engine  # noqa: F401
-    import sair_toolbox.evaluation  # noqa: F401
-    import sair_toolbox.models  # noqa: F401
-    from sair_toolbox.utils.checkpoint import allow_mmengine_checkpoint_globals
-
-    allow_mmengine_checkpoint_globals()
-    if init_default_scope:
-        from mmengine.registry import init_default_scope as _init_default_scope
-        _init_default_scope('sair_toolbox')
+``tune_cpu_allocator`` (glibc's allocator kept from returning memory to the OS) and
+``release_dataloader_workers`` (a finished Runner's persistent workers stopped at once). Registering
+the components and building a Runner import the packages above ``utils``, so they live in
+:mod:`sair_toolbox.engine.setup`.
+"""
 
 
 #: glibc ``mallopt`` parameters (malloc.h).
@@ -54,33 +37,6 @@ def tune_cpu_allocator() -> bool:
             libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     except (OSError, AttributeError):
         return False
-
-
-def build_runner(cfg, launcher: str = 'none'):
-    """Prepare this process and build the MMEngine Runner of ``cfg`` (what the tools share).
-
-    Registers every module (and the safe checkpoint globals), keeps freed memory in the process,
-    and on CPU-only machines initialises a gloo process group itself for ``launcher != 'none'``
-    (see :func:`sair_toolbox.utils.dist.setup_cpu_distributed`). Call
-    :func:`sair_toolbox.utils.dist.shutdown_distributed` when done.
-
-    Args:
-        cfg (mmengine.Config): the full config.
-        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
-
-    Returns:
-        mmengine.runner.Runner
-    """
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from sair_toolbox.utils.dist import setup_cpu_distributed
-
-    # The Runner sets the default scope from cfg.default_scope.
-    register_all_modules(init_default_scope=False)
-    tune_cpu_allocator()
-    setup_cpu_distributed(cfg, launcher)
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def release_dataloader_workers(runner) -> int:

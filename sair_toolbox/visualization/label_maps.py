@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from sair_toolbox.evaluation.segmentation import labels_from_features
+from sair_toolbox.models.zero_shot import labels_from_features
 from sair_toolbox.utils.errors import ShapeError
 
 

@@ -15,7 +15,7 @@ from tests.test_tools import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The ADE20K and demo ablations override the model as the CelebA-HQ ones do (checked in
-# test_all_configs.py; the demo rows also train in tests/test_apis/test_demo_tables.py); shrunk
+# test_all_configs.py; the demo rows also train in tests/test_experiments/test_demo_tables.py); shrunk
 # onto the demo data they would train the same thing again.
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', 'sair', '**', '*.py'),
                                       recursive=True)

@@ -9,7 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from sair_toolbox.engine import AutocastOptimWrapper
 from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
-from sair_toolbox.utils.setup_env import register_all_modules
+from sair_toolbox.engine.setup import register_all_modules
 from tests.test_configs.test_all_configs import _batch
 from tests.test_engine.test_resume import train
 from tests.test_engine.tiny_run import assert_same_state, model_state, tiny_cfg

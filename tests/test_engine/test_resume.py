@@ -5,7 +5,7 @@ import time
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from sair_toolbox.utils.setup_env import register_all_modules
+from sair_toolbox.engine.setup import register_all_modules
 from tests.test_engine.tiny_run import (assert_same_state, model_state, release_workers,
                                         tiny_cfg)
 

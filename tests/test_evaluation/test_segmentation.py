@@ -8,10 +8,10 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from sair_toolbox.evaluation.segmentation import (SegmentationMIoU, evaluate_segmentation,
-                                                  format_segmentation_table, jsonable,
-                                                  labels_from_features, semantic_encoder_cfg)
+                                                  format_segmentation_table)
 from sair_toolbox.structures.inpaint_data_sample import InpaintDataSample
-from sair_toolbox.utils.errors import ConfigError, DataError, ShapeError
+from sair_toolbox.utils.errors import DataError, ShapeError
+from sair_toolbox.utils.jsonable import jsonable
 
 L, C, S = 4, 8, 16  # classes, embedding channels, image side
 
@@ -19,26 +19,6 @@ L, C, S = 4, 8, 16  # classes, embedding channels, image side
 def _text():
     g = torch.Generator().manual_seed(0)
     return torch.randn(L, C, generator=g) * 3  # deliberately not unit norm
-
-
-def test_labels_from_features_is_cosine_argmax():
-    g = torch.Generator().manual_seed(1)
-    text = _text()
-    feats = torch.randn(2, C, 5, 6, generator=g)
-    labels = labels_from_features(feats, text)
-    assert labels.shape == (2, 5, 6) and labels.dtype == torch.int64
-    t = text / text.norm(dim=1, keepdim=True)
-    for b in range(2):
-        for y in range(5):
-            for x in range(6):
-                f = feats[b, :, y, x]
-                cos = (t @ f) / f.norm()
-                assert labels[b, y, x] == int(cos.argmax())
-    # invariant to a positive per-pixel scale of the features
-    scale = torch.rand(2, 1, 5, 6, generator=g) * 10 + 0.1
-    assert torch.equal(labels_from_features(feats * scale, text), labels)
-    with pytest.raises(ShapeError, match='share c'):
-        labels_from_features(feats, text[:, :4])
 
 
 def test_miou_by_hand_and_conventions():
@@ -184,13 +164,3 @@ def test_evaluate_segmentation_needs_labels():
         del it['data_samples'].gt_sem_seg
     with pytest.raises(DataError, match="no 'gt_sem_seg'"):
         evaluate_segmentation(FakeModel(_text()), [pseudo_collate(items)], _text())
-
-
-def test_semantic_encoder_cfg_lookup():
-    clip = dict(type='MaskCLIPEncoder', arch='ViT-B-16', pretrained='openai')
-    assert semantic_encoder_cfg(dict(type='SAIR', sir=dict(encoder=clip, head={}))) == clip
-    assert semantic_encoder_cfg(dict(semantic_encoder=clip)) == clip
-    with pytest.raises(ConfigError, match='no semantic encoder'):
-        semantic_encoder_cfg(dict(type='SAIR', sir=None))
-    with pytest.raises(ConfigError, match='SAMEncoder'):
-        semantic_encoder_cfg(dict(sir=dict(encoder=dict(type='SAMEncoder', arch='vit_b'))))

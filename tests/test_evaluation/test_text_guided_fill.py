@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from sair_toolbox.evaluation.segmentation import labels_from_features
+from sair_toolbox.models.zero_shot import labels_from_features
 from sair_toolbox.evaluation.text_guided_fill import (evaluate_text_guided_fill,
                                                       format_text_fill_table)
 from sair_toolbox.structures.inpaint_data_sample import InpaintDataSample

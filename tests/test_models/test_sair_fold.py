@@ -41,7 +41,7 @@ def run(model, img, mask, size):
     sum(losses.values()).backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     with torch.no_grad():
-        out = model.air_grid(model.encode(img, mask), size)
+        out = model.encode(img, mask).grid(size)
     return losses, grads, out
 
 
@@ -62,7 +62,7 @@ def test_fold_matches_explicit_field_with_gradients(case):
     assert fused.fold_sir and not plain.fold_sir
     img, mask = inputs()
     rep = fused.encode(img, mask)
-    assert rep['feat'] is None and rep['proj'] is not None  # S is not built for AIR
+    assert rep.folded and rep.feat is None and rep.proj is not None  # S is not built for AIR
     # Scale 1 (the training and inpainting case) and a non-integer up-scale.
     for size in [(24, 24), (35, 38)]:
         (lf, gf, of), (lp, gp, op) = run(fused, img, mask, size), run(plain, img, mask, size)
@@ -96,7 +96,7 @@ def test_field_edit_uses_the_explicit_field():
 
     with torch.no_grad():
         rep = model.encode(img, mask, field_edit=edit)
-        assert rep.get('proj') is None and rep['feat'] is not None
+        assert not rep.folded and rep.proj is None and rep.feat is not None
         assert seen == [(2, model.sir.out_channels, 24, 24)]
         # An identity edit renders what the fold renders.
         torch.testing.assert_close(model.inpaint(img, mask, field_edit=edit),

@@ -11,11 +11,12 @@ import torch
 
 from sair_toolbox.datasets.demo_scenes import DEMO_CLASSES
 from sair_toolbox.datasets.masks.procedural_mask_generator import generate_mask
-from sair_toolbox.evaluation.segmentation import SegmentationMIoU, labels_from_features
+from sair_toolbox.evaluation.segmentation import SegmentationMIoU
 from sair_toolbox.models.sir import SemanticImplicitRepresentation
 from sair_toolbox.models.text_embedder import CLIPTextEmbedder
 from sair_toolbox.models.weights_providers.demo_clip_pretraining import (deterministic,
                                                                          render_scenes)
+from sair_toolbox.models.zero_shot import labels_from_features
 
 SIZE = 32
 CLIP_CFG = dict(

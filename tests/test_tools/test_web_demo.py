@@ -230,3 +230,19 @@ def test_bad_checkpoint_is_one_line_before_serving(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'notes.pth is not a PyTorch checkpoint' in err[0]
+
+
+def test_empty_upload_is_one_line_in_the_page(server, browser):
+    """One browser check of the upload guards (the rest go through gradio_client in
+    tests/test_apis/test_web_demo_api.py): a zero-byte file, then the page still works."""
+    url, tmp = server
+    page = _open(browser, url)
+    empty = tmp / 'empty.png'
+    empty.write_bytes(b'')
+    _upload(page, empty)
+    message = _status(page, 'Error')
+    assert message == 'Error: cannot read image empty.png: empty file (0 bytes)'
+    _, path = _picture(tmp)
+    _open_image(page, path)
+    assert 'Opened picture.png (64x48)' in page.locator('#status').inner_text()
+    page.close()

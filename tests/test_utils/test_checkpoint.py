@@ -13,7 +13,7 @@ from sair_toolbox.utils.checkpoint import (UnsafeCheckpointError,
                                            load_checkpoint_safely, load_state_dict_safely,
                                            mmengine_checkpoint_globals)
 from sair_toolbox.utils.errors import SAIRError, WeightsNotFoundError
-from sair_toolbox.utils.setup_env import register_all_modules
+from sair_toolbox.engine.setup import register_all_modules
 from tests.test_engine.tiny_run import model_state, release_workers, tiny_cfg
 
 

@@ -1,19 +1,5 @@
-import torch
-from mmengine.registry import DefaultScope
-
-from sair_toolbox.registry import HOOKS
-from sair_toolbox.utils.checkpoint import mmengine_checkpoint_globals
-from sair_toolbox.utils.setup_env import register_all_modules
-
-
-def test_register_all_modules_sets_scope_and_registers():
-    register_all_modules(init_default_scope=True)
-    assert DefaultScope.get_current_instance().scope_name == 'sair_toolbox'
-    assert HOOKS.get('RNGStateHook') is not None
-    # HOOKS.build under the default scope, as configs do.
-    assert type(HOOKS.build(dict(type='RNGStateHook'))).__name__ == 'RNGStateHook'
-    allowed = set(torch.serialization.get_safe_globals())
-    assert all(entry in allowed for entry in mmengine_checkpoint_globals())
+from sair_toolbox.engine.setup import register_all_modules
+from sair_toolbox.utils.setup_env import release_dataloader_workers
 
 
 def test_release_dataloader_workers_stops_every_worker_now(tmp_path):
@@ -22,7 +8,6 @@ def test_release_dataloader_workers_stops_every_worker_now(tmp_path):
 
     from mmengine.runner import Runner
 
-    from sair_toolbox.utils.setup_env import release_dataloader_workers
     from tests.test_engine.tiny_run import tiny_cfg
     register_all_modules(init_default_scope=False)
     opts = {'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2}

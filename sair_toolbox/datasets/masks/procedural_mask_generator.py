@@ -7,11 +7,6 @@ import numpy as np
 from sair_toolbox.utils.errors import ConfigError
 
 
-def _disk(radius: int) -> np.ndarray:
-    r = max(int(radius), 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
 class ProceduralMaskGenerator:
     """Free-form masks in the style of DeepFill v2 / LaMa: random-walk brush strokes of varying
     width plus random boxes, grown until the hole fraction lies in a requested range.

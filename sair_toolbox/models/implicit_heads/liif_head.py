@@ -7,13 +7,15 @@ from torch import Tensor
 from sair_toolbox.registry import IMPLICIT_HEADS
 from sair_toolbox.utils.errors import ConfigError
 from .base import ProjectedImplicitHead
-from .local_ensemble import (apply_middle_layers, blend_hidden, build_mlp, chunked_query,
-                             coord_dtype, find_neighbours, linear, rows_of, sample_skip)
+from .mlp import apply_middle_layers, build_mlp
+from .neighbours import rows_of
 
 
 @IMPLICIT_HEADS.register_module()
 class LIIFHead(ProjectedImplicitHead):
-    """LIIF's ``query_rgb`` over a feature grid, computed with exact algebraic shortcuts.
+    """LIIF's ``query_rgb`` over a feature grid (Eq. 1; SIR's Eq. 4 and AIR's Eq. 5), computed
+    with exact algebraic shortcuts. The plain form of this computation:
+    :func:`~sair_toolbox.models.implicit_heads.reference.liif_query`.
 
     Semantics are exactly those of the official implementation: the grid is unfolded 3x3 (zero
     padding); each query is decoded from its 4 nearest cells (local ensemble, shift ``1e-6``,
@@ -26,7 +28,9 @@ class LIIFHead(ProjectedImplicitHead):
     also LIIF's own ``hidden_list``. The layers are plain ``nn.Linear`` modules in ``self.mlp``
     (``mlp.0`` ... ``mlp.6``), so checkpoints hold the MLP of the official formulation.
 
-    Fast path (all exact up to float rounding, see ``tests/.../reference.py`` for the plain form):
+    Fast path (all exact up to float rounding; the shared decode of
+    :class:`~.base.ProjectedImplicitHead`, with LIIF's first layer in :meth:`projection` and
+    :meth:`_hidden`):
 
     1. The first layer splits into a feature part and a coordinate/cell part. The feature part
        over the unfolded 3x3 neighbourhood is a 3x3 convolution of the grid (the ``Linear``
@@ -51,7 +55,7 @@ class LIIFHead(ProjectedImplicitHead):
         cell_decode: feed the query cell ``cell * (h, w)`` to the MLP.
         global_skip: add ``skip`` (B, out_channels, h', w') sampled bilinearly (border padding).
         chunk_size: queries per chunk (activations of ``4 * chunk_size`` rows per layer);
-            ``None``: 4096 on CPU, 65536 on accelerators (``local_ensemble.default_chunk_size``).
+            ``None``: 4096 on CPU, 65536 on accelerators (``chunking.default_chunk_size``).
         use_checkpoint: recompute each chunk in the backward pass (training at large query
             counts without storing all activations).
         prune_eps: neighbours whose normalised weight is at most this are skipped (0 keeps all).
@@ -69,18 +73,13 @@ class LIIFHead(ProjectedImplicitHead):
         hidden_channels = tuple(int(c) for c in hidden_channels)
         if not hidden_channels:
             raise ConfigError('LIIFHead: hidden_channels needs at least one hidden width, got ()')
-        if chunk_size is not None and chunk_size < 1:
-            raise ConfigError(f'LIIFHead: chunk_size must be >= 1, got {chunk_size}')
+        self._set_decode_options(local_ensemble, global_skip, chunk_size, use_checkpoint,
+                                 prune_eps)
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.hidden_channels = hidden_channels
         self.feat_unfold = feat_unfold
-        self.local_ensemble = local_ensemble
         self.cell_decode = cell_decode
-        self.global_skip = global_skip
-        self.chunk_size = None if chunk_size is None else int(chunk_size)
-        self.use_checkpoint = use_checkpoint
-        self.prune_eps = float(prune_eps)
         self.kernel_size = 3 if feat_unfold else 1
         mlp_in = self.in_channels * self.kernel_size**2 + 2 + (2 if cell_decode else 0)
         self.mlp = build_mlp(mlp_in, hidden_channels, self.out_channels)
@@ -104,53 +103,24 @@ class LIIFHead(ProjectedImplicitHead):
         # Unfold order is (C, ky, kx), so the Linear weight reshapes to a conv weight.
         return first.weight[:, :c * k * k].reshape(-1, c, k, k), first.bias
 
-    def _decode(self, proj: Tensor, coord: Tensor, cell: Optional[Tensor],
-                skip: Optional[Tensor], hidden: bool) -> Tensor:
-        """Everything after the grid convolution (see :class:`ProjectedImplicitHead`).
-
-        Precision: coordinates, cells and ensemble weights in float32 (``coord_dtype``); under
-        autocast the gathered projection, the coordinate/cell part of the first layer and the
-        MLP run in the autocast dtype, the blend in float32 and the output is in the autocast
-        dtype (float32 when the global skip, sampled in float32, is added).
-        """
-        b, _, h, w = proj.shape
-        cdtype = coord_dtype(proj)
-        coord = coord.to(cdtype)
-        cell = cell.to(cdtype) if (self.cell_decode and cell is not None) else None
-        last = None if hidden else self.mlp[-1]
-        if coord.shape[1] == 0:
-            width = self.mlp[-1].in_features if hidden else self.out_channels
-            return proj.new_zeros(b, 0, width)
-
+    def _query_weight(self, table_dtype: torch.dtype, coord_dtype: torch.dtype) -> Tensor:
+        """The rest of the first layer, which acts on ``[rel_coord, rel_cell]`` (2 or 4 inputs):
+        its weight transposed, (2 or 4, D), in the table's dtype."""
         n_feat = self.in_channels * self.kernel_size**2
-        # The rest of the first layer acts on [rel_coord, rel_cell] (2 or 4 inputs per row).
-        w_aux = self.mlp[0].weight[:, n_feat:].t()
-        # One row per cell, contiguous (a plain reshape of the permuted NCHW result would be a
-        # column-major view, and every gather of a row would then be strided).
-        table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, -1)
-        w_aux = w_aux.to(table.dtype)
-        scale = torch.tensor([h, w], dtype=cdtype, device=proj.device)
+        return self.mlp[0].weight[:, n_feat:].t().to(table_dtype)
 
-        def chunk_fn(tab: Tensor, crd: Tensor, cll: Optional[Tensor],
-                     offset: Optional[Tensor]) -> Tensor:
-            nbrs = find_neighbours(crd, (h, w), self.local_ensemble, offset)
-            rel_cell = None if cll is None else cll * scale
-            k_num = nbrs.index.shape[0]
+    def _hidden(self, table: Tensor, term: Optional[Tensor], query_weight: Tensor,
+                index: Tensor, rel_coord: Tensor, query: Optional[Tensor]) -> Tensor:
+        """The MLP up to its last hidden activation on ``[z_q, rel_coord, rel_cell]`` (see
+        :meth:`ProjectedImplicitHead._hidden`; ``term`` is the relative cell or ``None``).
 
-            def hidden_fn(index: Tensor, rel: Tensor, query: Optional[Tensor]) -> Tensor:
-                aux = rel
-                if rel_cell is not None:
-                    aux = torch.cat([rel, rows_of(rel_cell, query, k_num)], dim=-1)
-                # Gathered conv projection (bias included) + the coordinate/cell part, in place
-                # (in the table's dtype: an in-place addmm is not cast by autocast).
-                pre = tab.index_select(0, index).addmm_(aux.to(tab.dtype), w_aux)
-                return apply_middle_layers(self.mlp, torch.relu_(pre))
-
-            blended = blend_hidden(nbrs, hidden_fn, self.prune_eps)
-            return blended if last is None else linear(blended, last)
-
-        out = chunked_query(chunk_fn, table, coord, cell, self.chunk_size,
-                            self.use_checkpoint and self.training)
-        if self.global_skip and not hidden:
-            out = out + sample_skip(skip, coord)
-        return out
+        Precision: the gathered projection, the coordinate/cell part of the first layer and the
+        MLP run in the table's dtype (the autocast dtype under autocast).
+        """
+        aux = rel_coord
+        if term is not None:
+            aux = torch.cat([rel_coord, rows_of(term, query, index.shape[0])], dim=-1)
+        # Gathered conv projection (bias included) + the coordinate/cell part, in place
+        # (in the table's dtype: an in-place addmm is not cast by autocast).
+        pre = table.index_select(0, index).addmm_(aux.to(table.dtype), query_weight)
+        return apply_middle_layers(self.mlp, torch.relu_(pre))

@@ -14,23 +14,97 @@ Only unmasked images are seen, as CLIP sees photos. The scenes come from their o
 (:data:`CLIP_SEED_STREAM`), never the inpainter's train/val images.
 
 Everything is seeded and runs with ``torch.use_deterministic_algorithms(True)`` and a fixed
-number of threads, so the same arguments give the same weights.
+number of threads, so the same recipe gives the same weights; and it leaves the caller's global
+RNGs and thread settings as it found them (:func:`~sair_toolbox.utils.global_state.
+preserved_global_state`), so a model built while the demo CLIP pretrains is the model built from
+the cache.
+
+The recipe (:class:`DemoCLIPRecipe`) and this pretraining live in ``models/weights_providers``,
+next to the registered provider :class:`~.demo_clip_weights.DemoCLIPWeights` whose
+implementation they are: the provider builds the weights while a model is being built, and the
+model layer may not import the experiments above it.
 """
 import contextlib
+import dataclasses
 import math
 import os
 import os.path as osp
 import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sair_toolbox.datasets.demo_scenes import DEMO_CLASSES, DEMO_SPLITS, render_scene
+from sair_toolbox.utils.errors import ConfigError
+from sair_toolbox.utils.global_state import preserved_global_state
 
 #: Seed-stream code of the CLIP pretraining scenes (the demo data uses 0 = train, 1 = val).
 CLIP_SEED_STREAM = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoCLIPRecipe:
+    """How the demo CLIP is pretrained: the generation parameters of a ``DemoCLIPWeights`` cache.
+
+    Attributes:
+        image_size: scene side in pixels (the CLIP's input size).
+        num_scenes: scenes rendered from :data:`CLIP_SEED_STREAM` (cycled through in a seeded
+            random order).
+        steps: optimisation steps.
+        batch_size: scenes per step.
+        lr: peak AdamW learning rate (linear warm-up, cosine decay).
+        weight_decay: AdamW weight decay of the matrices (biases and norms: none).
+        warmup: warm-up steps.
+        seed: seed of the scenes, the initialisation and the batch order.
+        keep_last_residual: the MaskCLIP variant aligned (must match the encoder that uses it).
+        templates: prompt templates (None: :data:`~sair_toolbox.models.text_embedder.
+            DEFAULT_TEMPLATES`).
+        num_threads: torch threads during pretraining (fixed, for reproducible bits).
+        val_seed, num_val: the demo data's val split (``seed`` and ``num_val`` of
+            ``DemoDataset``) on which the zero-shot mIoU is reported; ``num_val=0`` skips it.
+    """
+    image_size: int = 64
+    num_scenes: int = 2000
+    steps: int = 300
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup: int = 30
+    seed: int = 0
+    keep_last_residual: bool = True
+    templates: Optional[Tuple[str, ...]] = None
+    num_threads: int = 2
+    val_seed: int = 0
+    num_val: int = 40
+
+    def __post_init__(self) -> None:
+        # Config values arrive as ints for floats, lists for tuples...: one canonical form, so
+        # that equal recipes compare (and hash, and serialise) equal.
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == 'templates':
+                value = tuple(str(t) for t in value) if value is not None else None
+            else:
+                value = type(field.default)(value)
+            object.__setattr__(self, field.name, value)
+
+    @classmethod
+    def from_options(cls, options: Dict[str, Any]) -> 'DemoCLIPRecipe':
+        """The recipe of a provider config's options; unknown names are one ConfigError line."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise ConfigError(f'DemoCLIPWeights got unknown options {unknown}; the recipe takes '
+                              f'{", ".join(names)} (and cache_dir)')
+        return cls(**options)
+
+    def params(self) -> Dict[str, Any]:
+        """The recipe as stored in ``meta.json``'s ``params`` (templates: a list or None)."""
+        params = dataclasses.asdict(self)
+        params['templates'] = list(self.templates) if self.templates is not None else None
+        return params
 
 
 def render_scenes(num: int, image_size: int, seed: int,
@@ -104,12 +178,13 @@ def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
 @torch.no_grad()
 def zero_shot_miou(encoder, text: torch.Tensor, images: torch.Tensor, labels: torch.Tensor,
                    batch_size: int = 32) -> Dict:
-    """Zero-shot segmentation of unmasked images with the project's segmentation code.
+    """Zero-shot segmentation of unmasked images, scored like the segmentation check.
 
     Every pixel gets the class of the most similar text embedding
-    (:func:`~sair_toolbox.evaluation.segmentation.labels_from_features` of the encoder's features,
-    bilinearly resized, as ``SAIR.semantic_features(use_sir=False)`` on an unmasked image);
-    scored by :class:`~sair_toolbox.evaluation.segmentation.SegmentationMIoU`.
+    (:func:`~sair_toolbox.models.zero_shot.zero_shot_labels`: the encoder's features, bilinearly
+    resized, as ``SAIR.semantic_features(use_sir=False)`` on an unmasked image); the confusion
+    matrix is scored by :func:`~sair_toolbox.models.zero_shot.scores_from_confusion`, the
+    arithmetic of :class:`~sair_toolbox.evaluation.segmentation.SegmentationMIoU`.
 
     Args:
         encoder: a semantic encoder (any input size; called as ``encoder(img)``).
@@ -118,33 +193,24 @@ def zero_shot_miou(encoder, text: torch.Tensor, images: torch.Tensor, labels: to
         labels: (N, H, W) labels in [0, L).
 
     Returns:
-        :meth:`SegmentationMIoU.compute`'s dict (``mIoU``, ``aAcc``, per-class ``IoU``...).
+        ``SegmentationMIoU.compute``'s dict (``mIoU``, ``aAcc``, per-class ``IoU``...,
+        ``classes``).
     """
-    from sair_toolbox.evaluation.segmentation import SegmentationMIoU, labels_from_features
-    meter = SegmentationMIoU(text.shape[0], class_names=list(DEMO_CLASSES)[:text.shape[0]])
+    from sair_toolbox.models.zero_shot import (confusion_counts, scores_from_confusion,
+                                               zero_shot_labels)
+    num = text.shape[0]
+    confusion = torch.zeros(num, num, dtype=torch.int64)
     for start in range(0, images.shape[0], batch_size):
         img = images[start:start + batch_size].float() / 255
-        feat = F.interpolate(encoder(img), size=img.shape[-2:], mode='bilinear',
-                             align_corners=False)
-        meter.update(labels_from_features(feat, text), labels[start:start + batch_size])
-    return meter.compute()
+        pred = zero_shot_labels(encoder, img, text)
+        confusion += confusion_counts(pred.flatten(), labels[start:start + batch_size].flatten(),
+                                      num)
+    return dict(scores_from_confusion(confusion), classes=list(DEMO_CLASSES)[:num])
 
 
 def pretrain_demo_clip(model_cfg: dict,
                        out_path: str,
-                       image_size: int = 64,
-                       num_scenes: int = 2000,
-                       steps: int = 300,
-                       batch_size: int = 32,
-                       lr: float = 2e-3,
-                       weight_decay: float = 0.05,
-                       warmup: int = 30,
-                       seed: int = 0,
-                       keep_last_residual: bool = True,
-                       templates: Optional[Sequence[str]] = None,
-                       num_threads: int = 2,
-                       val_seed: int = 0,
-                       num_val: int = 40,
+                       recipe: DemoCLIPRecipe = DemoCLIPRecipe(),
                        log: Optional[Callable[[str], None]] = None) -> Dict:
     """Pretrain a CLIP of ``model_cfg`` on demo scenes and save its open_clip state dict.
 
@@ -154,28 +220,25 @@ def pretrain_demo_clip(model_cfg: dict,
     trained jointly (all but the token-embedding table) with AdamW (linear warm-up, cosine
     decay) on the dense cross-entropy of :func:`dense_logits` with ``exp(clip.logit_scale)``
     (clamped at 100, as CLIP) as temperature.
-    Random horizontal flips.
+    Random horizontal flips. The caller's global RNGs and thread settings are left as found.
 
     Args:
         model_cfg: open_clip ``CLIP`` arguments (``embed_dim``, ``vision_cfg``, ``text_cfg``); a
-            ViT whose native grid is ``image_size / patch_size``.
+            ViT whose native grid is ``recipe.image_size / patch_size``.
         out_path: where to write the state dict (``.safetensors`` or a ``torch.save`` file).
-        image_size: scene side in pixels.
-        num_scenes: scenes rendered from :data:`CLIP_SEED_STREAM` (cycled through in a seeded
-            random order).
-        steps, batch_size, lr, weight_decay, warmup: the optimisation schedule.
-        seed: seed of the scenes, the initialisation and the batch order.
-        keep_last_residual: the MaskCLIP variant aligned (must match the encoder that uses it).
-        templates: prompt templates (default: :data:`DEFAULT_TEMPLATES`).
-        num_threads: torch threads during pretraining (fixed, for reproducible bits).
-        val_seed, num_val: the demo data's val split (``seed`` and ``num_val`` of
-            ``DemoDataset``) on which the zero-shot mIoU is reported; ``num_val=0`` skips it.
+        recipe: the schedule, data and seeds (:class:`DemoCLIPRecipe`).
         log: callable for progress lines (default: print to the MMEngine logger).
 
     Returns:
         dict with ``val_mIoU`` (zero-shot, unmasked val split; None when skipped), ``val_aAcc``,
         ``loss`` (mean of the last 50 steps), ``seconds``, ``logit_scale``.
     """
+    with preserved_global_state():
+        return _pretrain(model_cfg, out_path, recipe, log)
+
+
+def _pretrain(model_cfg: dict, out_path: str, recipe: DemoCLIPRecipe,
+              log: Optional[Callable[[str], None]]) -> Dict:
     from sair_toolbox.models.clip_loading import build_clip_from_cfg
     from sair_toolbox.models.semantic_encoders.maskclip import MaskCLIPEncoder
     from sair_toolbox.models.text_embedder import DEFAULT_TEMPLATES, CLIPTextEmbedder
@@ -183,9 +246,13 @@ def pretrain_demo_clip(model_cfg: dict,
         from mmengine.logging import print_log
         def log(msg):  # noqa: E306
             print_log(msg, logger='current')
-    templates = tuple(templates or DEFAULT_TEMPLATES)
+    image_size, num_scenes, steps, batch_size = (recipe.image_size, recipe.num_scenes,
+                                                  recipe.steps, recipe.batch_size)
+    lr, weight_decay, warmup, seed = recipe.lr, recipe.weight_decay, recipe.warmup, recipe.seed
+    keep_last_residual = recipe.keep_last_residual
+    templates = tuple(recipe.templates or DEFAULT_TEMPLATES)
     start_time = time.time()
-    with deterministic(num_threads):
+    with deterministic(recipe.num_threads):
         images, labels = render_scenes(num_scenes, image_size, seed)
         init_path = osp.join(osp.dirname(osp.abspath(out_path)), 'init.pt')
         _save_init(model_cfg, init_path, seed)
@@ -196,7 +263,6 @@ def pretrain_demo_clip(model_cfg: dict,
         os.remove(init_path)
         size = encoder.patch_size * np.array(encoder.native_grid)
         if tuple(size) != (image_size, image_size):
-            from sair_toolbox.utils.errors import ConfigError
             raise ConfigError(f'demo CLIP: model_cfg sees {tuple(size)} images (image_size / '
                               f'patch_size grid) but the scenes are {image_size}x{image_size}')
         towers = [encoder.visual, embedder.clip]
@@ -248,9 +314,10 @@ def pretrain_demo_clip(model_cfg: dict,
 
         result = dict(loss=float(np.mean(losses[-50:])), logit_scale=float(scale.detach()),
                       val_mIoU=None, val_aAcc=None)
-        if num_val:
+        if recipe.num_val:
             # The demo data's val images, regenerated bit-exactly from their seeds.
-            val_imgs, val_labs = render_scenes(num_val, image_size, val_seed, DEMO_SPLITS['val'])
+            val_imgs, val_labs = render_scenes(recipe.num_val, image_size, recipe.val_seed,
+                                               DEMO_SPLITS['val'])
             text = CLIPTextEmbedder(pretrained=out_path, model_cfg=model_cfg,
                                     templates=templates).embed(DEMO_CLASSES)
             scores = zero_shot_miou(MaskCLIPEncoder(pretrained=out_path, model_cfg=model_cfg,

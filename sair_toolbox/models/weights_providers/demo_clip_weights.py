@@ -1,4 +1,9 @@
-"""``DemoCLIPWeights``: the demo world's text-aligned CLIP, pretrained offline on first use."""
+"""``DemoCLIPWeights``: the demo world's text-aligned CLIP, pretrained offline on first use.
+
+The provider is thin: the cache (check, lock, atomic build, ``meta.json``) is here; the recipe
+(:class:`~.demo_clip_pretraining.DemoCLIPRecipe`) and the pretraining itself are in
+:mod:`.demo_clip_pretraining`.
+"""
 import contextlib
 import hashlib
 import json
@@ -7,12 +12,15 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional
 
 from mmengine.logging import print_log
 
 from sair_toolbox.registry import WEIGHTS_PROVIDERS
 from sair_toolbox.utils.errors import ConfigError, DataError
+from sair_toolbox.utils.global_state import preserved_global_state
+
+from .demo_clip_pretraining import DemoCLIPRecipe
 
 #: Bump when the pretraining recipe changes, so caches made by an older recipe are rebuilt.
 DEMO_CLIP_VERSION = 1
@@ -64,42 +72,31 @@ class DemoCLIPWeights:
 
     Building happens under an exclusive file lock (``<cache_dir>.lock``) into a temporary folder
     that is renamed into place, so processes that start at once (e.g. distributed ranks) pretrain
-    once and never see a half-written cache. The recipe is
-    :func:`~.demo_clip_pretraining.pretrain_demo_clip` (seeded, deterministic); its arguments
-    below are the generation parameters stored in ``meta.json``, together with
-    :data:`DEMO_CLIP_VERSION`, ``model_cfg`` and the zero-shot val mIoU measured after
-    pretraining.
+    once and never see a half-written cache. The recipe is a
+    :class:`~.demo_clip_pretraining.DemoCLIPRecipe` (seeded, deterministic), whose fields are
+    the generation parameters stored in ``meta.json``, together with :data:`DEMO_CLIP_VERSION`,
+    ``model_cfg`` and the zero-shot val mIoU measured after pretraining.
+
+    :meth:`resolve` leaves the global RNGs (torch, numpy, ``random``), torch's thread count and
+    its deterministic-algorithms flag as it found them, whether it pretrains or reads the cache:
+    a model built on a first run equals the model built once the cache exists.
 
     Args:
         cache_dir: the cache folder (default ``data/demo_clip``, next to the demo data).
-        image_size, num_scenes, steps, batch_size, lr, weight_decay, warmup, seed,
-            keep_last_residual, templates, num_threads, val_seed, num_val: see
-            :func:`~.demo_clip_pretraining.pretrain_demo_clip`.
+        **recipe: the fields of :class:`~.demo_clip_pretraining.DemoCLIPRecipe` (``image_size``,
+            ``num_scenes``, ``steps``, ``batch_size``, ``lr``, ``weight_decay``, ``warmup``,
+            ``seed``, ``keep_last_residual``, ``templates``, ``num_threads``, ``val_seed``,
+            ``num_val``); unset ones keep the recipe's defaults.
     """
 
-    def __init__(self,
-                 cache_dir: str = 'data/demo_clip',
-                 image_size: int = 64,
-                 num_scenes: int = 2000,
-                 steps: int = 300,
-                 batch_size: int = 32,
-                 lr: float = 2e-3,
-                 weight_decay: float = 0.05,
-                 warmup: int = 30,
-                 seed: int = 0,
-                 keep_last_residual: bool = True,
-                 templates: Optional[Sequence[str]] = None,
-                 num_threads: int = 2,
-                 val_seed: int = 0,
-                 num_val: int = 40):
+    def __init__(self, cache_dir: str = 'data/demo_clip', **recipe: Any):
         self.cache_dir = cache_dir
-        self.params = dict(image_size=int(image_size), num_scenes=int(num_scenes),
-                           steps=int(steps), batch_size=int(batch_size), lr=float(lr),
-                           weight_decay=float(weight_decay), warmup=int(warmup), seed=int(seed),
-                           keep_last_residual=bool(keep_last_residual),
-                           templates=list(templates) if templates is not None else None,
-                           num_threads=int(num_threads), val_seed=int(val_seed),
-                           num_val=int(num_val))
+        self.recipe = DemoCLIPRecipe.from_options(recipe)
+
+    @property
+    def params(self) -> Dict[str, Any]:
+        """The recipe as ``meta.json`` stores it (see :meth:`DemoCLIPRecipe.params`)."""
+        return self.recipe.params()
 
     @property
     def weights_path(self) -> str:
@@ -156,6 +153,10 @@ class DemoCLIPWeights:
                               'needs model_cfg=dict(embed_dim=..., vision_cfg=..., text_cfg=...)')
         if self.check(model_cfg) is None:  # the common case, without taking the lock
             return self.weights_path
+        with preserved_global_state():  # first use: pretraining must not move the caller's RNGs
+            return self._resolve_locked(model_cfg)
+
+    def _resolve_locked(self, model_cfg: dict) -> str:
         parent = osp.dirname(osp.abspath(self.cache_dir))
         os.makedirs(parent, exist_ok=True)
         name = osp.basename(osp.abspath(self.cache_dir))
@@ -177,8 +178,7 @@ class DemoCLIPWeights:
         tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
         try:
             weights = osp.join(tmp, WEIGHTS_FILE)
-            params = dict(self.params)
-            result = pretrain_demo_clip(_plain(model_cfg), weights, **params)
+            result = pretrain_demo_clip(_plain(model_cfg), weights, self.recipe)
             meta = dict(self._wanted(model_cfg), sha256=_sha256(weights), result=result)
             with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
                 json.dump(meta, f, indent=2, sort_keys=True)

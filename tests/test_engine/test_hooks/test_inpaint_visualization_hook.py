@@ -15,7 +15,7 @@ from PIL import Image
 from sair_toolbox.engine.hooks import InpaintVisualizationHook
 from sair_toolbox.registry import MODELS, VISBACKENDS
 from sair_toolbox.utils.errors import ConfigError, ShapeError
-from sair_toolbox.utils.setup_env import build_runner, register_all_modules
+from sair_toolbox.engine.setup import build_runner, register_all_modules
 from sair_toolbox.visualization.curves import read_scalars
 from sair_toolbox.visualization.label_maps import zero_shot_label_map
 from sair_toolbox.visualization.sample_grid import (colorize_with_ignore, compose_grid,

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from sair_toolbox.engine.hooks import RNGStateHook, get_rng_state, set_rng_state
 from sair_toolbox.registry import HOOKS
-from sair_toolbox.utils.setup_env import register_all_modules
+from sair_toolbox.engine.setup import register_all_modules
 from tests.test_engine.tiny_run import REPO_ROOT, assert_same_state, model_state
 
 TOY_CONFIG = f'{REPO_ROOT}/tests/test_engine/configs/toy_inpaint.py'

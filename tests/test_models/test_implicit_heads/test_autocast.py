@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from sair_toolbox.models.implicit_heads.coords import make_cell, make_coord
 from sair_toolbox.models.implicit_heads.fold import folded_projection
 from sair_toolbox.models.implicit_heads.liif_head import LIIFHead
-from sair_toolbox.models.implicit_heads.local_ensemble import linear, mkldnn_linear_available
+from sair_toolbox.models.implicit_heads.mlp import linear, mkldnn_linear_available
 from sair_toolbox.models.implicit_heads.lte_head import LTEHead
 from sair_toolbox.utils.errors import ShapeError
 

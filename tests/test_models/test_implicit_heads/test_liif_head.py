@@ -1,33 +1,26 @@
-"""LIIFHead (fast path) against the plain official LIIF ``query_rgb`` in ``reference.py``.
+"""LIIFHead (fast path) against the plain official LIIF ``query_rgb`` in
+``sair_toolbox/models/implicit_heads/reference.py``.
 
-Also covers the shared local-ensemble machinery (``local_ensemble.py``): nearest cells bitwise as
-``grid_sample`` picks them, the collapse of the ensemble at the grid's own pixel centres, chunking.
+Also covers the shared local-ensemble machinery (``neighbours.py``, ``chunking.py``, ``mlp.py``):
+nearest cells bitwise as ``grid_sample`` picks them, the collapse of the ensemble at the grid's own
+pixel centres, chunking, the fused linear kernel.
 """
-import importlib.util
 import itertools
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from sair_toolbox.models.implicit_heads.coords import make_cell, make_coord, pixel_index_to_coord
+from sair_toolbox.models.implicit_heads import reference as ref
+from sair_toolbox.models.implicit_heads.chunking import chunked_query
 from sair_toolbox.models.implicit_heads.liif_head import LIIFHead
-from sair_toolbox.models.implicit_heads.local_ensemble import (chunked_query, find_neighbours,
-                                                               linear)
+from sair_toolbox.models.implicit_heads.mlp import linear
+from sair_toolbox.models.implicit_heads.neighbours import find_neighbours
 from sair_toolbox.registry import IMPLICIT_HEADS
 from sair_toolbox.utils.errors import ConfigError, ShapeError
 
 
-def _load_reference():
-    path = Path(__file__).with_name('reference.py')
-    spec = importlib.util.spec_from_file_location('sair_implicit_heads_reference', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 

@@ -1,25 +1,16 @@
-"""LTEHead (fast path) against the plain official LTE ``query_rgb`` in ``reference.py``."""
-import importlib.util
-from pathlib import Path
+"""LTEHead (fast path) against the plain official LTE ``query_rgb`` in
+``sair_toolbox/models/implicit_heads/reference.py``."""
 
 import pytest
 import torch
 
+from sair_toolbox.models.implicit_heads import reference as ref
 from sair_toolbox.models.implicit_heads.coords import make_cell, make_coord
 from sair_toolbox.models.implicit_heads.lte_head import LTEHead
 from sair_toolbox.registry import IMPLICIT_HEADS
 from sair_toolbox.utils.errors import ConfigError, ShapeError
 
 
-def _load_reference():
-    path = Path(__file__).with_name('reference.py')
-    spec = importlib.util.spec_from_file_location('sair_implicit_heads_reference', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
 TOL = dict(rtol=1e-5, atol=1e-5)
 C_IN, C_OUT, GRID = 6, 3, (6, 4)
 

@@ -1,4 +1,4 @@
-"""Text-guided fill: steer the semantic field inside the hole to a text embedding.
+"""Edits of the semantic field S: text-guided fill steers it inside the hole to a text embedding.
 
 SAIR's AIR renders colour from ``[Z_app, S]``, where ``S`` is the dense SIR field (B, c, H, W) in
 the semantic encoder's text-aligned (CLIP) space. Inside the hole ``S`` is what SIR *inferred*
@@ -22,6 +22,11 @@ the inferred field with the text, ``strength > 1`` extrapolates past it. Outside
 field is untouched, so known pixels keep their semantics; AIR's local ensemble blends across the
 region's border. The edit runs through :meth:`SAIR.encode`'s ``field_edit`` seam before the
 fusion and AIR.
+
+This is model code (a tensor operation on the field), used by the inferencer, the web demo, the
+tools and the text-fill measurement (:mod:`sair_toolbox.evaluation.text_guided_fill`). Every
+place that accepts a ``scale`` validates it with :func:`check_guidance_scale` and offers
+:data:`GUIDANCE_SCALES` as the choices.
 """
 from typing import Optional
 
@@ -31,8 +36,23 @@ from torch import Tensor
 
 from sair_toolbox.utils.errors import ConfigError, ShapeError
 
-#: How the steered field is scaled (see the module docstring).
+#: How the steered field is scaled (see the module docstring); the first is the default.
 GUIDANCE_SCALES = ('match_norm', 'region_norm', 'unit')
+
+
+def check_guidance_scale(scale: str) -> str:
+    """``scale`` if it is one of :data:`GUIDANCE_SCALES`, else one :class:`ConfigError` line.
+
+    Args:
+        scale: the requested scaling of the steered field.
+
+    Returns:
+        ``scale`` unchanged.
+    """
+    if scale not in GUIDANCE_SCALES:
+        raise ConfigError(f'text guidance scale must be one of {", ".join(GUIDANCE_SCALES)}, '
+                          f'got {scale!r}')
+    return scale
 
 
 def steer_field(field: Tensor, region: Tensor, text_embedding: Tensor, strength: float = 1.0,
@@ -50,9 +70,7 @@ def steer_field(field: Tensor, region: Tensor, text_embedding: Tensor, strength:
     Returns:
         (B, c, H, W) steered field, same dtype as ``field``.
     """
-    if scale not in GUIDANCE_SCALES:
-        raise ConfigError(f'text guidance scale must be one of {", ".join(GUIDANCE_SCALES)}, '
-                          f'got {scale!r}')
+    check_guidance_scale(scale)
     if field.dim() != 4:
         raise ShapeError(f'field must be (B, c, H, W), got {tuple(field.shape)}')
     b, c, h, w = field.shape
@@ -93,9 +111,7 @@ class FieldSteering:
 
     def __init__(self, text_embedding: Tensor, region: Tensor, strength: float = 1.0,
                  scale: str = 'match_norm'):
-        if scale not in GUIDANCE_SCALES:
-            raise ConfigError(f'text guidance scale must be one of '
-                              f'{", ".join(GUIDANCE_SCALES)}, got {scale!r}')
+        check_guidance_scale(scale)
         self.text_embedding = text_embedding
         self.region = region
         self.strength = float(strength)

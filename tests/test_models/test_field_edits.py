@@ -1,11 +1,11 @@
-"""Text-guided fill: the steering math, the SAIR seam, and the inferencer's text option."""
+"""Field edits (text-guided fill): the steering math, the SAIR seam, the inferencer's option."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sair_toolbox.apis.text_guidance import FieldSteering, steer_field
+from sair_toolbox.models.field_edits import FieldSteering, check_guidance_scale, steer_field
 from sair_toolbox.utils.errors import ConfigError, ShapeError
 from tests.tiny_sair import tiny_inferencer
 
@@ -51,6 +51,9 @@ def test_bad_arguments():
     field, region, text = _field()
     with pytest.raises(ConfigError, match='scale must be one of'):
         FieldSteering(text, region, scale='bigger')
+    with pytest.raises(ConfigError, match="one of match_norm, region_norm, unit, got 'x'"):
+        check_guidance_scale('x')
+    assert check_guidance_scale('unit') == 'unit'
     with pytest.raises(ShapeError, match='does not fit'):
         steer_field(field, region, torch.ones(8))
     with pytest.raises(ShapeError, match='region'):

@@ -1,11 +1,45 @@
-"""Plain reference implementations of the implicit heads, transcribed from the official code.
+"""The plain form of the implicit heads' computation: Eq. 1 (and Eq. 4 / 5) of the paper, as code.
 
-``liif_query`` is LIIF's ``query_rgb`` (yinboc/liif, ``models/liif.py``) and ``lte_query`` is LTE's
-``query_rgb`` (jaewon-lee-b/lte, ``models/lte.py``), written from the equations with no shortcut:
-``grid_sample(mode='nearest')`` for every neighbour, ``F.unfold`` of the whole grid,
-concatenation of the full input vector and the full MLP per neighbour, blend after the last layer.
-They take the parameters of a :class:`LIIFHead` / :class:`LTEHead`, so tests compare the fast path
-against the very same weights. Used by the tests and by ``tools/benchmark.py``.
+:func:`liif_query` is LIIF's ``query_rgb`` (yinboc/liif, ``models/liif.py``) and :func:`lte_query`
+is LTE's ``gen_feat`` + ``query_rgb`` (jaewon-lee-b/lte, ``models/lte.py``), transcribed with no
+shortcut: ``grid_sample(mode='nearest')`` for every neighbour, ``F.unfold`` of the whole grid, the
+full input vector and the full MLP per neighbour, the blend after the last layer. They take the
+parameters of a :class:`~.liif_head.LIIFHead` / :class:`~.lte_head.LTEHead`, so the fast path of
+those heads (``base.ProjectedImplicitHead._decode``) is checked against the very same weights
+(``tests/test_models/test_implicit_heads``) and timed against them (``tools/benchmark.py``).
+
+The local implicit function (paper Eq. 1)::
+
+    c_p = sum_{q in N_p} w_q * f_theta(z_q, dist(p, q))
+
+* ``p``: a continuous query coordinate ``(y, x)`` in ``[-1, 1]``; ``N_p``: the 4 grid cells
+  around ``p`` (the cell that ``p`` shifted by ``(+-1/h, +-1/w) + 1e-6`` falls in), or the one
+  nearest cell without ``local_ensemble``.
+* ``z_q``: the grid's feature at cell ``q`` (its 3x3 neighbourhood, ``9 C`` values, with
+  ``feat_unfold``); ``dist(p, q) = (p - x_q) * (h, w)``, the offset from the cell's centre
+  ``x_q`` in cell units, followed by the query's cell size ``cell * (h, w)`` with
+  ``cell_decode``.
+* ``w_q = S_q' / sum_k S_k``: ``S_k = |dy_k * dx_k| + 1e-9`` is the area of the rectangle between
+  ``p`` and the centre of neighbour ``k``, and ``q'`` is the neighbour diagonally opposite ``q``
+  (the nearer the cell, the larger its weight).
+* ``f_theta``: the head's MLP (paper: four ``Linear`` layers with ReLU, hidden width 256).
+
+SIR (Eq. 4) is this function over the grid ``[Z_sem, M]`` (``z_q = [z^sem_q, M[q]]``); AIR
+(Eq. 5) is it over ``[Z_app, SIR(I, M, .)]``, the appearance features concatenated with the dense
+SIR field at the same pixels::
+
+    c_p = sum_{q in N_p} w_q * f_beta([z^app_q, SIR(I, M, q)], dist(p, q))
+
+LTE (Lee & Jin, CVPR 2022) replaces ``f_theta(z_q, dist)`` by a local texture estimator: with the
+amplitude ``A = coef(Z)``, the frequencies ``F = freq(Z)`` (two 3x3 convolutions of the grid, each
+``D`` channels read at cell ``q``, ``F`` as ``D / 2`` pairs ``(F_y, F_x)``) and the phase
+``P(cell) = Linear(cell * (h, w))`` (``D / 2`` values, no bias)::
+
+    x_q    = F_q,y * dist_y(p, q) + F_q,x * dist_x(p, q) + P(cell)          (D / 2 values)
+    c_p    = sum_{q in N_p} w_q * MLP(A_q * [cos(pi x_q), sin(pi x_q)]) + skip(p)
+
+where ``skip(p)`` is the bilinear sample of the low-resolution input at ``p`` (border padding;
+``global_skip``).
 
 ``chunk`` evaluates the queries in slices (as LIIF's ``batched_predict`` does) so that memory stays
 bounded on big inputs; it does not change the result.
@@ -17,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sair_toolbox.models.implicit_heads.coords import make_coord
+from .coords import make_coord
 
 
 def _feat_coord(feat: Tensor) -> Tensor:
@@ -42,7 +76,20 @@ def _global_skip(skip: Tensor, coord: Tensor) -> Tensor:
 
 def liif_query(head, feat: Tensor, coord: Tensor, cell: Optional[Tensor] = None,
                skip: Optional[Tensor] = None, chunk: Optional[int] = None) -> Tensor:
-    """Official LIIF ``query_rgb`` with the MLP and switches of ``head`` (a ``LIIFHead``)."""
+    """Eq. 1 as LIIF's official ``query_rgb``, with the MLP and switches of ``head``.
+
+    Args:
+        head: a :class:`~.liif_head.LIIFHead` (its ``mlp``, ``feat_unfold``, ``local_ensemble``,
+            ``cell_decode``, ``global_skip``).
+        feat: (B, C, h, w) feature grid ``Z``.
+        coord: (B, Q, 2) queries ``p``, ``(y, x)`` in ``[-1, 1]``.
+        cell: (B, Q, 2) query cell sizes ``(2 / H, 2 / W)``; needed with ``cell_decode``.
+        skip: (B, out_channels, h', w') added by bilinear sampling with ``global_skip``.
+        chunk: queries per slice (memory only), ``None`` for all at once.
+
+    Returns:
+        (B, Q, out_channels) ``c_p``.
+    """
     imnet = head.mlp
     feat_coord = _feat_coord(feat)
     if head.feat_unfold:
@@ -115,9 +162,21 @@ def liif_query(head, feat: Tensor, coord: Tensor, cell: Optional[Tensor] = None,
 
 def lte_query(head, feat: Tensor, coord: Tensor, cell: Tensor, skip: Optional[Tensor] = None,
               chunk: Optional[int] = None) -> Tensor:
-    """Official LTE ``gen_feat`` + ``query_rgb`` with the modules and switches of ``head``.
+    """LTE's official ``gen_feat`` + ``query_rgb`` (see the module docstring), with the modules
+    and switches of ``head``.
 
-    ``skip`` plays the role of LTE's ``self.inp`` (the low-resolution input image).
+    Args:
+        head: an :class:`~.lte_head.LTEHead` (its ``coef``, ``freq``, ``phase``, ``mlp``,
+            ``local_ensemble``, ``global_skip``).
+        feat: (B, C, h, w) feature grid ``Z``.
+        coord: (B, Q, 2) queries ``p``, ``(y, x)`` in ``[-1, 1]``.
+        cell: (B, Q, 2) query cell sizes ``(2 / H, 2 / W)``.
+        skip: (B, out_channels, h', w'), LTE's ``self.inp`` (the low-resolution input image),
+            sampled bilinearly with ``global_skip``.
+        chunk: queries per slice (memory only), ``None`` for all at once.
+
+    Returns:
+        (B, Q, out_channels).
     """
     coef = head.coef(feat)
     freq = head.freq(feat)

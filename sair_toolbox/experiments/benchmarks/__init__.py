@@ -1,0 +1,11 @@
+"""The toolbox's measurements, one module per suite; ``tools/benchmark.py`` is their CLI.
+
+- :mod:`.heads`: the implicit heads' fast path against the plain reference of Eq. 1 / Eq. 5.
+- :mod:`.model`: the SAIR paper config in float32 / bfloat16, folded SIR or explicit field.
+- :mod:`.linear`: the CPU kernels for the heads' MLP layers.
+- :mod:`.allocators`: a benchmark run under glibc's and the tuned allocator.
+- :mod:`.common`: the timing and memory helpers.
+
+The suites print tables (the README's measured sections are made from them); they import only
+from the layers below (models, engine, utils).
+"""

@@ -1,0 +1,492 @@
+"""The paper in miniature: Tab. 1, 4/6 and 5 and Fig. 3 and 4 on the embedded demo world.
+
+Every variant is a config under ``configs/sair/`` (``sair_demo.py`` and small overrides of it in
+``configs/sair/ablations/*_demo.py``). :func:`run_demo_tables` trains each of them once per table
+seed with one common schedule (:func:`schedule_options`: the same iterations, learning-rate
+steps and validation points for all; nothing is tuned per variant or per seed; the model, data
+and mask seeds of a run all come from the table seed, :mod:`~sair_toolbox.experiments.seeding`),
+tests it on the demo val split (``num_val`` images, :func:`set_num_val`), and for the models with
+a semantic branch also runs the diagnostics of
+:func:`~sair_toolbox.experiments.diagnostics.semantic_diagnostics` and, for the text-aligned
+(CLIP) ones, the zero-shot segmentation check (Tab. 5). It writes into the output folder
+
+* ``tables.md``: every table as mean ± std over seeds, and the paper's paired comparisons
+  (``SAIR − LIIF``, ...) with 95 % confidence intervals and whether each is distinguishable
+  from zero (:mod:`~sair_toolbox.experiments.seed_tables`);
+* ``results.json``: per row the runs of every seed (metrics, timings, work dirs), every
+  per-image score (``per_image[seed]``: one record per val image with ``img_path``, ``bin``,
+  ``PSNR``, ``SSIM``, ``L1``, ``input_*``), the mean ± std summaries and the comparisons;
+* ``fig3_label_maps.png`` (the first seed's SAIR) and ``fig4_curves.png`` (mean ± std bands over
+  seeds) (:mod:`sair_toolbox.experiments.figures`).
+
+    from sair_toolbox.experiments.demo_tables import run_demo_tables
+    run_demo_tables('results/demo_tables', iters=200, seeds=(0, 1, 2))
+
+``tools/demo_tables.py`` is the command-line front end.
+"""
+import json
+import os
+import os.path as osp
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+from sair_toolbox.utils.errors import ConfigError
+
+from .seeding import LOADERS, apply_seeds, check_seeds, run_seeds, seed_work_dir
+
+#: Repository root (the configs live in ``<root>/configs``).
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row: a display name, its config (relative to the repository root) and its tables.
+
+    Attributes:
+        name: row label.
+        config: config path relative to :data:`ROOT`.
+        tables: the paper tables the row belongs to (``'1'``, ``'4'``, ``'6'``).
+        stage_one: name of a variant whose final checkpoint (of the same seed) this one loads
+            (``sir.init_cfg``).
+        test: whether the run is an inpainting model to test (False for SIR pretraining).
+        zero_shot: whether the semantic encoder is text-aligned (CLIP), so that the zero-shot
+            segmentation check (Tab. 5) and Fig. 3 apply; False for SAM, which has no text
+            tower (the field diagnostics still run).
+    """
+    name: str
+    config: str
+    tables: Sequence[str] = ()
+    stage_one: Optional[str] = None
+    test: bool = True
+    zero_shot: bool = True
+
+
+_ABL = 'configs/sair/ablations/'
+#: The offline rows of the paper's tables, in training order (Tab. 1 and 6 first; the tables
+#: are rewritten after every run, so an interrupted run still leaves the rows it finished).
+VARIANTS = (
+    Variant('SAIR', 'configs/sair/sair_demo.py', ('1', '4', '6')),
+    Variant('LIIF', _ABL + 'liif_demo.py', ('1', '4', '6')),
+    Variant('NFS', _ABL + 'sair-nfs_demo.py', ('6',)),
+    Variant('OUS', _ABL + 'sair-ous_demo.py', ('6',)),
+    Variant('SIR stage 1', _ABL + 'sir-pretrain_demo.py', (), test=False),
+    Variant('SAIR two-stage', _ABL + 'sair-2stage_demo.py', ('6',), stage_one='SIR stage 1'),
+    # Tab. 6's encoder ablation: the demo SAM image encoder (class-agnostic, no text tower).
+    Variant('SAIR (SAM)', _ABL + 'sair-sam_demo.py', ('6',), zero_shot=False),
+    Variant('LTE', _ABL + 'lte_demo.py', ('4',)),
+    Variant('SemLTE', _ABL + 'semlte_demo.py', ('4',)),
+    Variant('EDSR-LIIF', _ABL + 'edsr-liif_demo.py', ('4',)),
+    Variant('SAIR-EDSR', _ABL + 'sair-edsr_demo.py', ('4',)),
+    # An option found by the diagnostics (not a paper row): the field's direction, learned scale.
+    Variant('SAIR + normalised field', _ABL + 'sair-normfield_demo.py', ('6',)),
+)
+
+
+#: Val images of the seeded tables (the demo configs' own split has 40; :func:`set_num_val`).
+DEFAULT_NUM_VAL = 120
+#: Table seeds of a full run (mean ± std and t intervals need at least two).
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+def schedule_options(iters: int, val_points: int = 5, seed: int = 0) -> Dict:
+    """``merge_from_dict`` overrides giving every variant the same schedule.
+
+    ``iters`` iterations, the learning rate halved at 75 % (as ``sair_demo.py`` does at 450 of
+    600), validation ``val_points`` times (the Fig. 4 curves), logging every 10 iterations, one
+    final checkpoint, a fixed seed (:func:`_load_cfg` then sets the table seed's model, data and
+    mask seeds with :func:`~sair_toolbox.experiments.seeding.apply_seeds`).
+    """
+    if iters < val_points:
+        raise ConfigError(f'iters must be >= val_points ({val_points}), got {iters}')
+    return {
+        'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters,
+                          val_interval=iters // val_points),
+        'param_scheduler': dict(_delete_=True, type='MultiStepLR', by_epoch=False,
+                                milestones=[int(iters * 0.75)], gamma=0.5),
+        'default_hooks': dict(logger=dict(interval=10),
+                              checkpoint=dict(interval=iters, max_keep_ckpts=1)),
+        'randomness': dict(seed=seed),
+        'log_level': 'WARNING',
+    }
+
+
+def _datasets(cfg) -> List[Mapping]:
+    """The innermost dataset configs of the config's train/val/test loaders (absent ones
+    skipped; wrappers such as ``RepeatDataset`` followed)."""
+    out = []
+    for name in LOADERS:
+        loader = cfg.get(name)
+        dataset = loader.get('dataset') if loader else None
+        while isinstance(dataset, Mapping) and isinstance(dataset.get('dataset'), Mapping):
+            dataset = dataset['dataset']
+        if isinstance(dataset, Mapping):
+            out.append(dataset)
+    return out
+
+
+def set_num_val(cfg, num_val: Optional[int]) -> None:
+    """Give every ``DemoDataset`` of the config ``num_val`` val images (in place).
+
+    The demo data of one ``data_root`` is generated once for one ``(num_train, num_val)``, so
+    another val size gets its own folder, ``<data_root>_val<N>`` (e.g. ``data/demo_val120``):
+    ``data/demo`` keeps the 40 val images of the demo configs. Val image ``i`` depends only on
+    ``(seed, i)``, so the first 40 of ``data/demo_val120`` are the 40 of ``data/demo``.
+
+    Args:
+        cfg: an MMEngine ``Config`` of a demo variant.
+        num_val: val images (>= 3: one per hole-ratio bin); None keeps the config's.
+
+    Raises:
+        ConfigError: ``num_val`` below 3.
+    """
+    if num_val is None:
+        return
+    if isinstance(num_val, bool) or not isinstance(num_val, int) or num_val < 3:
+        raise ConfigError(f'num_val must be an integer >= 3 (one val image per hole-ratio bin '
+                          f'at least), got {num_val!r}')
+    for dataset in _datasets(cfg):
+        if dataset.get('type') != 'DemoDataset' or dataset.get('num_val', 40) == num_val:
+            continue
+        dataset['num_val'] = num_val
+        root = str(dataset.get('data_root', 'data/demo')).rstrip('/\\')
+        dataset['data_root'] = f'{root}_val{num_val}'
+
+
+def _keep_records(cfg) -> None:
+    """Make the test evaluator's ``InpaintingMetric`` keep its per-image records."""
+    evaluator = cfg.get('test_evaluator')
+    if isinstance(evaluator, Mapping):
+        evaluator = [evaluator]
+        single = True
+    else:
+        single = False
+    kept = [dict(e, keep_records=True) if isinstance(e, Mapping)
+            and e.get('type') == 'InpaintingMetric' else e for e in (evaluator or [])]
+    if kept:
+        cfg.test_evaluator = kept[0] if single else kept
+
+
+def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
+              seed: int = 0, num_val: Optional[int] = None):
+    """The config of one (variant, seed) run: the common schedule, the seed's model, data and
+    mask seeds, ``num_val`` val images, per-image test records, and for a two-stage variant
+    the stage-one checkpoint of ``done`` (the runs of the same seed)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, variant.config))
+    cfg.merge_from_dict(options)
+    apply_seeds(cfg, run_seeds(seed))
+    set_num_val(cfg, num_val)
+    _keep_records(cfg)
+    cfg.work_dir = work_dir
+    cfg.default_scope = cfg.get('default_scope', 'sair_toolbox')
+    # Unique: Runners of one process share a MessageHub per experiment name.
+    cfg.experiment_name = f'{osp.basename(work_dir)}_{uuid.uuid4().hex[:8]}'
+    if variant.stage_one is not None:
+        cfg.model.sir.init_cfg.checkpoint = done[variant.stage_one]['checkpoint']
+    return cfg
+
+
+def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
+                log: Optional[Callable[[str], None]] = None, seed: int = 0,
+                num_val: Optional[int] = None) -> Dict:
+    """Train (and test) one variant under one table seed.
+
+    Args:
+        variant: the row.
+        work_dir: its work dir (one per row and seed, :func:`~sair_toolbox.experiments.
+            seeding.seed_work_dir`).
+        options: :func:`schedule_options`.
+        done: the finished runs of the same seed (``{name: result}``: the stage-one
+            checkpoint of a two-stage row).
+        log: progress printer for the run's own line (None: silent; :func:`run_demo_tables`
+            prints one line per run with the time left).
+        seed: the table seed (model, data and mask seeds).
+        num_val: val images (:func:`set_num_val`; None keeps the config's).
+
+    Returns:
+        ``seed``, ``work_dir``, ``checkpoint``, ``train_seconds``, ``seconds``, and for tested
+        rows ``metrics`` (the flat test metrics) and ``per_image`` (the test metric's records,
+        one per val image); for models with a SIR ``diagnostics``
+        (:func:`~sair_toolbox.experiments.diagnostics.semantic_diagnostics`) and, for
+        text-aligned encoders (``variant.zero_shot``), ``segmentation`` (Tab. 5) plus the
+        in-memory ``_model``/``_loader``/``_text`` for Fig. 3.
+    """
+    from sair_toolbox.engine.setup import build_runner
+    from sair_toolbox.evaluation.segmentation import evaluate_segmentation
+    from sair_toolbox.models.zero_shot import build_text_embeddings, semantic_encoder_cfg
+    from sair_toolbox.utils.dist import shutdown_distributed
+    from sair_toolbox.utils.setup_env import release_dataloader_workers
+
+    from .diagnostics import semantic_diagnostics
+    cfg = _load_cfg(variant, work_dir, options, done, seed=seed, num_val=num_val)
+    start = time.time()
+    runner = build_runner(cfg)
+    try:
+        runner.train()
+        result = dict(name=variant.name, config=variant.config, seed=seed, work_dir=work_dir,
+                      checkpoint=osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth'),
+                      train_seconds=time.time() - start)
+        if variant.test:
+            result['metrics'] = dict(runner.test())
+            result['per_image'] = [dict(rec) for metric in runner.test_evaluator.metrics
+                                   if getattr(metric, 'keep_records', False)
+                                   for rec in metric.records]
+            model = runner.model
+            if getattr(model, 'sir', None) is not None:
+                loader = runner.test_dataloader
+                if variant.zero_shot:
+                    classes = list(loader.dataset.metainfo['classes'])
+                    text = build_text_embeddings(semantic_encoder_cfg(cfg.model), classes)
+                    result['segmentation'] = evaluate_segmentation(model, loader, text,
+                                                                   class_names=classes)
+                    # Kept in memory for Fig. 3 (dropped once it is drawn).
+                    result.update(_model=model, _loader=loader, _text=text)
+                result['diagnostics'] = semantic_diagnostics(model, loader,
+                                                             cfg.test_evaluator)
+    finally:
+        release_dataloader_workers(runner)
+        shutdown_distributed()
+    result['seconds'] = time.time() - start
+    if log is not None:
+        log(f'demo_tables: {variant.name} seed {seed} done in {result["seconds"]:.0f} s'
+            + (f', PSNR {result["metrics"].get("all/PSNR", float("nan")):.2f} dB'
+               if 'metrics' in result else ''))
+    return result
+
+
+# ---------------------------------------------------------------------------------- tables
+def _f(value, digits=3):
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def _ms(values: Sequence[Optional[float]], digits: int = 2) -> str:
+    """``mean ± std`` of the values that exist, ``-`` when none does."""
+    from .stats import format_mean_std, mean_std
+    values = [float(v) for v in values if v is not None]
+    return format_mean_std(*mean_std(values), digits=digits) if values else '-'
+
+
+def _tested(results: Dict[str, Dict]) -> List:
+    """``[(name, {seed: run})]`` of the rows with test metrics (only their tested runs)."""
+    out = []
+    for name, row in results.items():
+        runs = {s: r for s, r in row['runs'].items() if 'metrics' in r}
+        if runs:
+            out.append((name, runs))
+    return out
+
+
+def summarize(results: Dict[str, Dict]) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """``{row: {metric key: {'mean', 'std', 'num_seeds'}}}`` of the tested rows."""
+    from .stats import summarize_seeds
+    out = {}
+    for name, runs in _tested(results):
+        summary = summarize_seeds({s: r['metrics'] for s, r in runs.items()})
+        out[name] = {k: dict(mean=m, std=sd, num_seeds=len(runs))
+                     for k, (m, sd) in summary.items()}
+    return out
+
+
+def compare_rows(results: Dict[str, Dict]) -> Dict:
+    """The paired comparisons (:func:`~sair_toolbox.experiments.seed_tables.
+    paired_comparisons`) of the rows' per-image records, on the seeds both rows have."""
+    from .seed_tables import paired_comparisons
+    per_image = {n: {s: r['per_image'] for s, r in runs.items() if r.get('per_image')}
+                 for n, runs in _tested(results)}
+    return paired_comparisons({n: p for n, p in per_image.items() if p})
+
+
+def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (0, ),
+                  num_val: Optional[int] = None, comparisons: Optional[Dict] = None) -> str:
+    """All tables as markdown: mean ± std over seeds, then the paired comparisons.
+
+    Args:
+        results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
+        iters: the schedule's length.
+        seeds: the table seeds asked for.
+        num_val: val images (None: the configs' 40).
+        comparisons: :func:`compare_rows` (computed here when None).
+    """
+    from .seed_tables import (COMPARISON_METRICS, comparison_notes, format_comparison_table,
+                              format_seed_table)
+    tested = _tested(results)
+    seed_list = ', '.join(map(str, seeds))
+    lines = [f'All rows: {iters} iterations, the same schedule and data; seeds {seed_list} '
+             '(each row trained once per seed; the model, data and mask seeds of a run all come '
+             f'from its seed); {num_val or 40} demo val images, bins by hole ratio. Cells: mean '
+             '± sample std over the seeds.', '']
+
+    def table(number, title):
+        rows = [(n, {s: r['metrics'] for s, r in runs.items()}) for n, runs in tested
+                if any(v.name == n and number in v.tables for v in VARIANTS)]
+        if rows:
+            lines.extend([format_seed_table(rows, title=f'Tab. {number} (demo): {title}'), ''])
+
+    table('1', 'SAIR vs LIIF per mask-ratio bin')
+    table('4', 'semantics added to other implicit representations')
+    table('6', 'ablations of the semantic branch')
+    comparisons = compare_rows(results) if comparisons is None else comparisons
+    if comparisons:
+        lines += ['**Paired comparisons (demo)**: mean difference `a − b` over seeds of the '
+                  'per-seed mean difference on the same val images and masks, with a 95 % '
+                  'interval: the union of the paired t interval over seeds (needs >= 2 seeds) '
+                  'and a hierarchical bootstrap (seeds, then images). `(*)`: the interval '
+                  'excludes zero (distinguishable); `(n.s.)`: not distinguishable from zero.', '']
+        for metric, unit, digits in COMPARISON_METRICS:
+            text = format_comparison_table(comparisons, metric, unit=unit, digits=digits)
+            if text:
+                lines += [f'*{metric}*', '', text, '']
+        lines += [f'* {note}' for note in comparison_notes(comparisons, 'PSNR')] + ['']
+    seg = [(n, runs) for n, runs in tested
+           if any('segmentation' in r for r in runs.values())]
+    if seg:
+        lines += ['**Tab. 5 (demo): zero-shot mIoU of the semantic field, without / with SIR** '
+                  '(mean ± std over seeds)', '',
+                  '| Model | mIoU all (w/o SIR) | mIoU all (w/ SIR) | mIoU hole (w/o SIR) | '
+                  'mIoU hole (w/ SIR) |', '|---|---|---|---|---|']
+        for n, runs in seg:
+            segs = [r['segmentation'] for r in runs.values() if 'segmentation' in r]
+            cells = [_ms([s[side][where]['mIoU'] for s in segs], 3)
+                     for where in ('all', 'hole') for side in ('without_sir', 'with_sir')]
+            lines.append(f'| {n} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+    diag = [(n, runs) for n, runs in tested if any('diagnostics' in r for r in runs.values())]
+    if diag:
+        lines += ['**Does AIR use the semantic field?** PSNR (all / 40-60 %) with the field as '
+                  'trained, zeroed, and taken from another image; RMS of the field and of the '
+                  'appearance features in the hole (mean ± std over seeds).', '',
+                  '| Model | PSNR | field zeroed | field of another image | field RMS | '
+                  'appearance RMS |', '|---|---|---|---|---|---|']
+        for n, runs in diag:
+            chosen = [r for r in runs.values() if 'diagnostics' in r]
+
+            def pair(get):
+                return ' / '.join(_ms([get(r).get(k) for r in chosen])
+                                  for k in ('all/PSNR', '40-60/PSNR'))
+            d = [r['diagnostics'] for r in chosen]
+            lines.append(f"| {n} | {pair(lambda r: r['metrics'])} | "
+                         f"{pair(lambda r: r['diagnostics']['metrics_field_zeroed'])} | "
+                         f"{pair(lambda r: r['diagnostics']['metrics_field_shuffled'])} | "
+                         f"{_ms([x['field_rms'] for x in d], 3)} | "
+                         f"{_ms([x['appearance_rms'] for x in d], 3)} |")
+        lines.append('')
+    lines += ['| Run | seeds | train + test time per seed (s) | total (s) |', '|---|---|---|---|']
+    for n, row in results.items():
+        secs = [r['seconds'] for r in row['runs'].values()]
+        lines.append(f'| {n} | {len(secs)} | {_ms(secs, 0)} | {sum(secs):.0f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def _jsonable(results: Dict[str, Dict]) -> Dict:
+    from sair_toolbox.utils.jsonable import jsonable
+
+    def clean(run):
+        return {k: v for k, v in run.items() if not k.startswith('_') and k != 'per_image'}
+    return jsonable({n: dict({k: v for k, v in row.items() if k not in ('runs', )},
+                             runs={str(s): clean(r) for s, r in row['runs'].items()},
+                             per_image={str(s): r['per_image'] for s, r in row['runs'].items()
+                                        if 'per_image' in r})
+                     for n, row in results.items()})
+
+
+def _eta(durations: Dict[str, List[float]], todo: Sequence[str]) -> Optional[float]:
+    """Seconds left: each remaining run at its row's mean duration so far, or at the mean of
+    every finished run for a row that has not run yet (None before the first run)."""
+    every = [d for ds in durations.values() for d in ds]
+    if not every:
+        return None
+    overall = sum(every) / len(every)
+    return sum(sum(durations[n]) / len(durations[n]) if durations.get(n) else overall
+               for n in todo)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f'{seconds // 60} min {seconds % 60:02d} s' if seconds >= 60 else f'{seconds} s'
+
+
+# ---------------------------------------------------------------------------------- main
+def run_demo_tables(out_dir: str = 'results/demo_tables',
+                    work_root: str = 'work_dirs/demo_tables',
+                    iters: int = 200,
+                    names: Optional[Sequence[str]] = None,
+                    log: Callable[[str], None] = print,
+                    seeds: Sequence[int] = DEFAULT_SEEDS,
+                    num_val: Optional[int] = DEFAULT_NUM_VAL) -> Dict[str, Dict]:
+    """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
+
+    The runs go seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
+    leaves complete seeds; the tables and ``results.json`` are rewritten after every run.
+
+    Args:
+        out_dir: where ``tables.md``, ``results.json`` and the PNG figures go.
+        work_root: parent of the runs' work dirs (``<work_root>/seed<s>/<config stem>``).
+        iters: the common schedule's length (:func:`schedule_options`).
+        names: a subset of :data:`VARIANTS` by name (default: all; stage-one runs are added
+            where needed).
+        log: progress printer (one line per run with the elapsed and the estimated remaining
+            time).
+        seeds: the table seeds (distinct integers in ``[0, 2**31)``).
+        num_val: val images of every run (:func:`set_num_val`; None: the configs' 40).
+
+    Returns:
+        ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
+        :func:`run_variant`).
+
+    Raises:
+        ConfigError: unknown variant names, bad seeds or ``num_val``.
+    """
+    seeds = check_seeds(seeds)
+    by_name = {v.name: v for v in VARIANTS}
+    wanted = list(names) if names else list(by_name)
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise ConfigError(f'unknown variants {unknown}; known: {list(by_name)}')
+    for n in list(wanted):
+        if by_name[n].stage_one and by_name[n].stage_one not in wanted:
+            wanted.insert(wanted.index(n), by_name[n].stage_one)
+    if num_val is not None:
+        set_num_val({}, num_val)  # validates
+    from .figures import figure3, figure4
+    from .seed_tables import comparisons_to_dict
+    os.makedirs(out_dir, exist_ok=True)
+    options = schedule_options(iters)
+    results: Dict[str, Dict] = {
+        n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
+        for n in wanted}
+    jobs = [(seed, name) for seed in seeds for name in wanted]
+    durations: Dict[str, List[float]] = {}
+    start = time.time()
+    for i, (seed, name) in enumerate(jobs, 1):
+        variant = by_name[name]
+        log(f'demo_tables: [{i}/{len(jobs)}] {name} seed {seed} ({variant.config})')
+        done = {n: r['runs'][seed] for n, r in results.items() if seed in r['runs']}
+        work_dir = seed_work_dir(work_root, osp.splitext(osp.basename(variant.config))[0], seed)
+        run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val)
+        results[name]['runs'][seed] = run
+        durations.setdefault(name, []).append(run['seconds'])
+        left = _eta(durations, [n for _, n in jobs[i:]])
+        log(f'demo_tables: {name} seed {seed} done in {run["seconds"]:.0f} s'
+            + (f', PSNR {run["metrics"].get("all/PSNR", float("nan")):.2f} dB'
+               if 'metrics' in run else '')
+            + f'; {_clock(time.time() - start)} elapsed, about {_clock(left or 0)} left '
+            f'({len(jobs) - i} of {len(jobs)} runs to go)')
+        comparisons = compare_rows(results)
+        with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
+            json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
+                           results=_jsonable(results), summary=summarize(results),
+                           comparisons=comparisons_to_dict(comparisons)), f, indent=2)
+        with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
+            f.write(format_tables(results, iters, seeds, num_val, comparisons))
+        if name == 'SAIR' and seed == seeds[0] and '_model' in run:
+            figure3(run, osp.join(out_dir, 'fig3_label_maps.png'))
+        for key in ('_model', '_loader', '_text'):  # free the model
+            run.pop(key, None)
+        if name in ('SAIR', 'LIIF') and all(results.get(n, {}).get('runs', {}).get(seed)
+                                            for n in ('SAIR', 'LIIF')):
+            figure4(results, osp.join(out_dir, 'fig4_curves.png'))
+    log(f'demo_tables: wrote {out_dir}/tables.md, results.json and figures in '
+        f'{_clock(time.time() - start)}')
+    return results

@@ -1,0 +1,125 @@
+"""The paper's figures in miniature: Fig. 3 (zero-shot label maps) and Fig. 4 (curves).
+
+Both draw with matplotlib (imported inside the functions) from what the demo tables runner
+(:mod:`sair_toolbox.experiments.demo_tables`) keeps: a trained model with its test loader and
+class embeddings (Fig. 3), and the runs' work dirs of every seed (Fig. 4, mean ± std bands).
+"""
+from typing import Dict, Sequence, Tuple
+
+import numpy as np
+import torch
+
+
+def figure3(result: Dict, out_path: str, num_images: int = 4, mask_bin: str = '40-60') -> None:
+    """Fig. 3: masked input | zero-shot labels of the masked image's features | of the SIR
+    field | ground truth, for the first ``num_images`` test images of ``mask_bin``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sair_toolbox.visualization.label_maps import colorize_labels, zero_shot_label_map
+    model, loader, text = result['_model'], result['_loader'], result['_text']
+    palette = loader.dataset.metainfo.get('palette')
+    rows = []
+    model.eval()
+    with torch.no_grad():
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            img, samples = data['inputs'], data['data_samples']
+            for i, s in enumerate(samples):
+                if s.metainfo.get('mask_bin') != mask_bin or len(rows) >= num_images:
+                    continue
+                x, m = img[i:i + 1], s.mask[None].to(img)
+                without = zero_shot_label_map(model.semantic_features(x, m, use_sir=False),
+                                              text)[0]
+                with_sir = zero_shot_label_map(model.semantic_features(x, m, use_sir=True),
+                                               text)[0]
+                masked = (x[0] * (1 - m[0])).permute(1, 2, 0).cpu().numpy()
+                masked = np.where(m[0, 0, ..., None].cpu().numpy() > 0.5, 1.0, masked)
+                gt = s.gt_sem_seg.data if hasattr(s.gt_sem_seg, 'data') else s.gt_sem_seg
+                rows.append([masked, colorize_labels(without, palette),
+                             colorize_labels(with_sir, palette),
+                             colorize_labels(torch.as_tensor(gt).reshape(x.shape[-2:]),
+                                             palette)])
+            if len(rows) >= num_images:
+                break
+    titles = ['masked input', 'labels of Z_sem(masked)', 'labels of the SIR field',
+              'ground truth']
+    fig = Figure(figsize=(8, 2.1 * len(rows)), layout='constrained')
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(rows), 4, squeeze=False)
+    for r, row in enumerate(rows):
+        for c, im in enumerate(row):
+            axes[r, c].imshow(im, interpolation='nearest')
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=9)
+    fig.savefig(out_path, dpi=120)
+
+
+def seed_band(curves: Sequence[Sequence[Tuple[int, float]]]
+              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and sample std over seeds of one curve, on the steps every seed logged.
+
+    Args:
+        curves: per seed, ``[(step, value), ...]`` (:func:`~sair_toolbox.visualization.curves.
+            read_scalars` of one key).
+
+    Returns:
+        ``(steps, mean, std)``, each ``(n,)``; ``std`` is 0 with one seed.
+    """
+    common = sorted(set.intersection(*(set(s for s, _ in c) for c in curves))) if curves \
+        else []
+    values = np.array([[dict(c)[s] for s in common] for c in curves], dtype=np.float64)
+    if not common:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    std = values.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(len(common))
+    return np.asarray(common), values.mean(axis=0), std
+
+
+def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
+            keys=('all/PSNR', 'loss_rec'), smooth: int = 3) -> None:
+    """Fig. 4: validation PSNR and training reconstruction loss against iteration, mean over
+    seeds with a ± 1 std band, from the runs' own MMEngine scalar logs
+    (:func:`~sair_toolbox.visualization.curves.read_scalars`).
+
+    Args:
+        results: ``{row: {'runs': {seed: {'work_dir': ...}}}}`` (the demo tables runner's).
+        out_path: the PNG to write.
+        names: the rows to draw (those missing are skipped).
+        keys: the scalar keys, one panel each (a row without a key is left out of its panel).
+        smooth: trailing moving-average window for loss keys, per seed before averaging.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sair_toolbox.visualization.curves import moving_average, read_scalars
+    scalars = {n: [read_scalars(r['work_dir']) for r in results[n]['runs'].values()]
+               for n in names if n in results and results[n]['runs']}
+    num_seeds = max((len(v) for v in scalars.values()), default=0)
+    fig = Figure(figsize=(5.5 * len(keys), 3.8), layout='constrained')
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    for ax, key in zip(axes, keys):
+        for name, runs in scalars.items():
+            curves = [run[key] for run in runs if run.get(key)]
+            if not curves:
+                continue
+            if key.startswith('loss') and smooth > 1:
+                curves = [list(zip([s for s, _ in c], moving_average([v for _, v in c], smooth)))
+                          for c in curves]
+            steps, mean, std = seed_band(curves)
+            line, = ax.plot(steps, mean, label=f'{name} ({len(curves)} seeds)',
+                            marker='o' if len(steps) < 20 else None, markersize=3,
+                            linewidth=1.3)
+            if len(curves) > 1:
+                ax.fill_between(steps, mean - std, mean + std, color=line.get_color(),
+                                alpha=0.25, linewidth=0)
+        ax.set_xlabel('iteration')
+        ax.set_ylabel(key + (f' (mean of {smooth})' if key.startswith('loss') and smooth > 1
+                             else ''))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize='small')
+    fig.suptitle(f'Fig. 4 (demo): {" vs ".join(scalars)}, mean ± std over '
+                 f'{num_seeds} seed{"s" if num_seeds != 1 else ""}')
+    fig.savefig(out_path, dpi=120)

@@ -1,0 +1,50 @@
+"""The benchmark suites called as functions (the CLI end to end: test_tools/test_benchmark.py)."""
+import pytest
+
+from sair_toolbox.experiments.benchmarks.allocators import compare_allocators, strip_allocator
+from sair_toolbox.experiments.benchmarks.heads import build_cases, heads_benchmark
+from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
+from sair_toolbox.utils.errors import ConfigError
+
+
+def test_build_cases_keys_and_sizes():
+    cases = build_cases(32)
+    assert [c[0] for c in cases] == ['liif_sir_x16', 'liif_air_x1', 'liif_air_x1_noprune',
+                                     'liif_air_x1.5', 'lte_air_x1', 'lte_air_x1.5']
+    assert cases[0][3:5] == ((2, 2), (32, 32)) and cases[3][4] == (48, 48)
+    with pytest.raises(ConfigError, match='--size must be >= 16'):
+        build_cases(8)
+
+
+def test_heads_benchmark_rejects_unknown_case():
+    with pytest.raises(ConfigError, match='unknown case'):
+        heads_benchmark(32, 1, cases=['nope'])
+
+
+def test_linear_benchmark_prints_every_kernel(capsys):
+    linear_benchmark(1, quick=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith('linear kernels (4096 x 256') and 'median of 5' in lines[0]
+    assert len(lines) == 7
+    assert all(line.endswith(tuple('0123456789')) or 'unavailable' in line for line in lines[1:])
+
+
+def test_strip_allocator():
+    assert strip_allocator(['--quick', '--allocator', 'compare', '--suite', 'heads',
+                            '--allocator=glibc']) == ['--quick', '--suite', 'heads']
+
+
+def test_compare_allocators_runs_both_modes(tmp_path, capfd):
+    script = tmp_path / 'echo_args.py'
+    script.write_text('import sys\nprint(" ".join(sys.argv[1:]))\n')
+    compare_allocators(str(script), ['--quick', '--allocator', 'compare'])
+    out = capfd.readouterr().out.splitlines()
+    assert out == ['== allocator: glibc', '--quick --allocator glibc',
+                   '== allocator: tuned', '--quick --allocator tuned']
+
+
+def test_compare_allocators_reports_a_failed_run(tmp_path):
+    script = tmp_path / 'fail.py'
+    script.write_text('import sys\nsys.exit(3)\n')
+    with pytest.raises(ConfigError, match=r'--allocator glibc run failed \(exit 3\)'):
+        compare_allocators(str(script), [])

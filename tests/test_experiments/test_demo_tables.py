@@ -1,0 +1,189 @@
+"""The paper-in-miniature pipeline end to end on a shrunk scale: seeds, per-image records,
+paired comparisons, tables, JSON and figures."""
+import json
+import os.path as osp
+import warnings
+
+import pytest
+
+from sair_toolbox.experiments import demo_tables
+from sair_toolbox.utils.errors import ConfigError
+from tests.test_configs.shrink import shrink
+
+
+@pytest.fixture
+def tiny_load_cfg(tmp_path, monkeypatch):
+    """Every variant's config as written, scaled down and pointed at a tiny demo data set."""
+    real = demo_tables._load_cfg
+    data = dict(data_root=str(tmp_path / 'demo'), image_size=32, num_train=8, num_val=6)
+
+    def load(variant, work_dir, options, done, **kwargs):
+        cfg = real(variant, work_dir, options, done, **kwargs)
+        cfg.model = shrink(cfg.model.to_dict())
+        if cfg.model.get('num_queries'):
+            cfg.model.num_queries = 128
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            if cfg.get(key):
+                cfg[key].update(batch_size=3, num_workers=0, persistent_workers=False)
+                cfg[key].dataset.update(data)
+        return cfg
+
+    monkeypatch.setattr(demo_tables, '_load_cfg', load)
+
+
+def _run(tmp_path, names, seeds, lines):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # random-init warnings of the shrunk encoders
+        return demo_tables.run_demo_tables(str(tmp_path / 'out'), str(tmp_path / 'work'),
+                                           iters=5, names=names, log=lines.append, seeds=seeds)
+
+
+def test_seeded_tables_comparisons_and_figures(tmp_path, tiny_load_cfg):
+    out = tmp_path / 'out'
+    lines = []
+    results = _run(tmp_path, ['SAIR', 'LIIF'], [0, 1], lines)
+    assert list(results) == ['SAIR', 'LIIF']
+    assert all(sorted(r['runs']) == [0, 1] for r in results.values())
+    # Seed by seed; one progress line per (row, seed) with elapsed and remaining time.
+    starts = [line for line in lines if line.startswith('demo_tables: [')]
+    assert [s.split(' (')[0] for s in starts] == [
+        'demo_tables: [1/4] SAIR seed 0', 'demo_tables: [2/4] LIIF seed 0',
+        'demo_tables: [3/4] SAIR seed 1', 'demo_tables: [4/4] LIIF seed 1']
+    done = [line for line in lines if ' done in ' in line and 'elapsed' in line]
+    assert len(done) == 4 and 'left (3 of 4 runs to go)' in done[0]
+    assert 'about 0 s left (0 of 4 runs to go)' in done[-1]
+    # One work dir per (seed, row); the seeds reach the configs.
+    assert results['SAIR']['runs'][1]['work_dir'] == osp.join(str(tmp_path / 'work'), 'seed1',
+                                                              'sair_demo')
+    tables = (out / 'tables.md').read_text()
+    for title in ('Tab. 1', 'Tab. 4', 'Tab. 5', 'Tab. 6', 'field zeroed', 'Paired comparisons',
+                  'SAIR \u2212 LIIF', 'seeds 0, 1', '\u00b1'):
+        assert title in tables, title
+    cmp_line = next(line for line in tables.splitlines() if line.startswith('| SAIR \u2212 LIIF'))
+    assert cmp_line.count('[') == 4 and ('(n.s.)' in cmp_line or '(*)' in cmp_line)
+    saved = json.loads((out / 'results.json').read_text())
+    assert saved['iters'] == 5 and saved['seeds'] == [0, 1]
+    sair = saved['results']['SAIR']
+    assert set(sair['runs']) == {'0', '1'}
+    metrics = sair['runs']['0']['metrics']
+    assert set(metrics) >= {'all/PSNR', '0-20/PSNR', '20-40/SSIM', '40-60/L1'}
+    # Every per-image score is kept, and reproduces the run's means.
+    records = sair['per_image']['1']
+    assert len(records) == 6 and {'img_path', 'bin', 'PSNR', 'SSIM', 'L1'} <= set(records[0])
+    assert sum(r['PSNR'] for r in records) / 6 == pytest.approx(
+        sair['runs']['1']['metrics']['all/PSNR'])
+    # Another seed: other training (weights, masks), the same val images.
+    assert sair['runs']['0']['metrics']['all/PSNR'] != sair['runs']['1']['metrics']['all/PSNR']
+    assert [r['img_path'] for r in records] == [r['img_path'] for r in sair['per_image']['0']]
+    summary = saved['summary']['SAIR']['all/PSNR']
+    assert summary['num_seeds'] == 2 and summary['std'] > 0
+    cmp = saved['comparisons']['SAIR \u2212 LIIF']['PSNR']
+    assert set(cmp) == {'0-20', '20-40', '40-60', 'all'}
+    assert cmp['all']['num_seeds'] == 2 and cmp['all']['num_images'] == 12
+    assert cmp['all']['t_interval'][0] is not None
+    assert isinstance(cmp['all']['distinguishable'], bool)
+    assert 0 <= sair['runs']['0']['segmentation']['with_sir']['hole']['mIoU'] <= 1
+    assert sair['runs']['0']['diagnostics']['field_rms'] > 0
+    assert 'segmentation' not in saved['results']['LIIF']['runs']['0']
+    for fig in ('fig3_label_maps.png', 'fig4_curves.png'):
+        assert osp.getsize(out / fig) > 1000
+    # One schedule for all: the same number of iterations in every run's checkpoint name.
+    assert all(r['checkpoint'].endswith('iter_5.pth')
+               for row in saved['results'].values() for r in row['runs'].values())
+
+
+def test_sam_row_skips_the_text_side(tmp_path, tiny_load_cfg):
+    lines = []
+    results = _run(tmp_path, ['SAIR (SAM)'], [3], lines)
+    run = results['SAIR (SAM)']['runs'][3]
+    assert 'segmentation' not in run and '_model' not in run  # no text tower: no Tab. 5, Fig. 3
+    assert run['diagnostics']['field_rms'] > 0 and len(run['per_image']) == 6
+    tables = (tmp_path / 'out' / 'tables.md').read_text()
+    assert 'SAIR (SAM)' in tables and 'Tab. 5' not in tables
+    assert not (tmp_path / 'out' / 'fig3_label_maps.png').exists()
+
+
+def test_one_schedule_seeds_and_the_stage_one_checkpoint(tmp_path):
+    variants = {v.name: v for v in demo_tables.VARIANTS}
+    assert variants['SAIR (SAM)'].config.endswith('sair-sam_demo.py')
+    assert not variants['SAIR (SAM)'].zero_shot and variants['SAIR'].zero_shot
+    options = demo_tables.schedule_options(200)
+    done = {'SIR stage 1': dict(checkpoint='seed2/stage1/iter_200.pth')}
+    cfgs = {n: demo_tables._load_cfg(v, str(tmp_path / n), options, done, seed=2, num_val=120)
+            for n, v in variants.items()}
+    assert cfgs['SAIR two-stage'].model.sir.init_cfg.checkpoint == 'seed2/stage1/iter_200.pth'
+    assert cfgs['SAIR two-stage'].model.sir.frozen
+    for name, cfg in cfgs.items():  # nothing tuned per variant; one seed drives all streams
+        assert cfg.train_cfg.max_iters == 200 and cfg.randomness.seed == 2
+        assert cfg.param_scheduler.milestones == [150]
+        assert cfg.optim_wrapper == cfgs['SAIR'].optim_wrapper
+        for dataset in demo_tables._datasets(cfg):
+            assert dataset.data_seed == 2 and dataset.mask_seed == 2, name
+            assert dataset.num_val == 120 and dataset.data_root == 'data/demo_val120', name
+        if cfg.get('test_evaluator'):
+            assert cfg.test_evaluator.keep_records
+    # The configs' own 40 val images keep data/demo (the README's demo numbers).
+    cfg = demo_tables._load_cfg(variants['SAIR'], str(tmp_path / 'x'), options, {}, num_val=40)
+    assert cfg.test_dataloader.dataset.data_root == 'data/demo'
+    assert cfg.randomness.seed == 0 and cfg.test_dataloader.dataset.mask_seed == 0
+    with pytest.raises(ConfigError, match='num_val'):
+        demo_tables.set_num_val(cfg, 2)
+    with pytest.raises(ConfigError, match='repeated'):
+        demo_tables.run_demo_tables(str(tmp_path / 'o'), seeds=[1, 1], names=['LIIF'])
+
+
+def _fake_run(seed, shift, with_sem=False):
+    records = [dict(img_path=f'val/{i}.png', bin=('0-20', '20-40', '40-60')[i % 3],
+                    PSNR=20.0 + i + shift + 0.01 * seed * (i % 2), SSIM=0.8, L1=0.05)
+               for i in range(9)]
+    bins = {b: [r for r in records if r['bin'] == b] for b in ('0-20', '20-40', '40-60')}
+    bins['all'] = records
+    metrics = {f'{b}/{m}': sum(r[m] for r in rs) / len(rs) for b, rs in bins.items()
+               for m in ('PSNR', 'SSIM', 'L1')}
+    run = dict(seed=seed, seconds=10.0 + seed, metrics=metrics, per_image=records)
+    if with_sem:
+        run['diagnostics'] = dict(metrics_field_zeroed=metrics, metrics_field_shuffled=metrics,
+                                  field_rms=0.7, appearance_rms=0.2)
+    return run
+
+
+def test_format_tables_and_comparisons_without_training():
+    results = {
+        'SAIR': dict(runs={s: _fake_run(s, 0.5 + 0.1 * s, True) for s in (0, 1, 2)}),
+        'LIIF': dict(runs={s: _fake_run(s, 0.0) for s in (0, 1, 2)}),
+        'NFS': dict(runs={0: _fake_run(0, 0.5)}),  # a row still running: fewer seeds
+    }
+    cmp = demo_tables.compare_rows(results)
+    assert list(cmp) == ['SAIR \u2212 LIIF', 'SAIR \u2212 NFS']
+    sair_liif = cmp['SAIR \u2212 LIIF']['PSNR']['all']
+    assert sair_liif.mean == pytest.approx(0.6, abs=0.01) and sair_liif.distinguishable
+    assert cmp['SAIR \u2212 NFS']['PSNR']['all'].num_seeds == 1  # the common seeds
+    assert not cmp['SAIR \u2212 LIIF']['SSIM']['all'].distinguishable  # equal SSIM
+    text = demo_tables.format_tables(results, 20, (0, 1, 2), 120)
+    assert '120 demo val images' in text and 'seeds 0, 1, 2' in text
+    assert '| SAIR | 23.60 \u00b1 0.10 |' in text  # mean ± std over seeds
+    assert '+0.60 dB [' in text and '(*)' in text
+    assert 'SAIR \u2212 LIIF: distinguishable from zero in 0-20, 20-40, 40-60, all' in text
+    assert 'Does AIR use the semantic field?' in text and 'Tab. 5' not in text
+    assert '| NFS | 1 | 10 \u00b1 0 | 10 |' in text
+    summary = demo_tables.summarize(results)
+    assert summary['SAIR']['all/PSNR']['std'] == pytest.approx(0.1, abs=0.01)
+
+
+def test_eta():
+    assert demo_tables._eta({}, ['SAIR']) is None
+    durations = {'SAIR': [30.0, 50.0], 'LIIF': [10.0]}
+    # SAIR at its own mean (40), an unseen row at the mean of every run (30).
+    assert demo_tables._eta(durations, ['SAIR', 'LIIF', 'NFS']) == pytest.approx(80.0)
+    assert demo_tables._clock(75) == '1 min 15 s' and demo_tables._clock(5) == '5 s'
+
+
+def test_seed_band_uses_the_common_steps():
+    import numpy as np
+
+    from sair_toolbox.experiments.figures import seed_band
+    steps, mean, std = seed_band([[(4, 20.0), (8, 22.0)], [(4, 21.0), (8, 24.0), (12, 25.0)]])
+    assert steps.tolist() == [4, 8] and mean.tolist() == [20.5, 23.0]
+    assert np.allclose(std, [np.std([20, 21], ddof=1), np.std([22, 24], ddof=1)])
+    steps, mean, std = seed_band([[(4, 20.0)]])
+    assert std.tolist() == [0.0]
