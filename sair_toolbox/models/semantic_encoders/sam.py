@@ -1,7 +1,7 @@
 """Segment Anything's image encoder as a frozen dense encoder (paper Sec. 5.3, Tab. 6)."""
 import os.path as osp
 from functools import partial
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,9 +24,9 @@ SAM_CHECKPOINTS = {
     'vit_l': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth',
     'vit_h': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth',
 }
-#: ``model_cfg`` keys that may override the architecture (tiny models for tests).
+#: ``model_cfg`` keys that may override the architecture (tiny models for tests, the demo SAM).
 _OVERRIDABLE = ('embed_dim', 'depth', 'num_heads', 'global_attn_indexes', 'window_size',
-                'mlp_ratio', 'out_chans')
+                'mlp_ratio', 'out_chans', 'patch_size')
 # SAM's pixel statistics, on the 0-255 scale (``_build_sam``'s pixel_mean / pixel_std).
 _PIXEL_MEAN = (123.675, 116.28, 103.53)
 _PIXEL_STD = (58.395, 57.12, 57.375)
@@ -42,7 +42,8 @@ def _resize_rel_pos(rel_pos: Tensor, length: int) -> Tensor:
 
 @SEMANTIC_ENCODERS.register_module()
 class SAMEncoder(BaseSemanticEncoder):
-    """SAM's ``ImageEncoderViT`` (ViT + neck): (B, 3, H, W) in [0, 1] -> (B, 256, H/16, W/16).
+    """SAM's ``ImageEncoderViT`` (ViT + neck): (B, 3, H, W) in [0, 1] -> (B, 256, H/16, W/16)
+    (``out_chans`` channels, ``H/patch_size`` rows with ``model_cfg`` overrides).
 
     Built with the hyper-parameters of ``segment_anything``'s ``build_sam_vit_{b,l,h}`` (window
     size 14, relative positions, LayerNorm eps 1e-6), image encoder only. Weights come from an
@@ -58,26 +59,31 @@ class SAMEncoder(BaseSemanticEncoder):
 
     Args:
         arch: ``'vit_b'``, ``'vit_l'`` or ``'vit_h'``.
-        checkpoint: path to ``sam_vit_b_01ec64.pth`` (etc.) or an encoder-only state dict; None
-            is random init (warned).
+        checkpoint: path to ``sam_vit_b_01ec64.pth`` (etc.) or an encoder-only state dict; a
+            dict naming a registered weights provider (``WEIGHTS_PROVIDERS``, e.g.
+            ``dict(type='DemoSAMWeights')``), whose ``resolve(arch=..., model_cfg=...)`` gets the
+            full architecture (``model_cfg`` with every key of ``_OVERRIDABLE`` and ``img_size``)
+            and returns such a file; None is random init (warned).
         img_size: the native input size the absolute position embedding is built for (None:
             SAM's 1024). A checkpoint's embedding (and its global blocks' relative-position
             tables) are resized on load when it differs.
         model_cfg: overrides of ``embed_dim``, ``depth``, ``num_heads``, ``global_attn_indexes``,
-            ``window_size``, ``mlp_ratio``, ``out_chans`` (tiny models for tests).
+            ``window_size``, ``mlp_ratio``, ``out_chans``, ``patch_size`` (tiny models for tests,
+            the demo SAM; ``patch_size`` defaults to SAM's 16).
         init_cfg: MMEngine init config (normally None).
     """
 
     def __init__(self,
                  arch: str = 'vit_b',
-                 checkpoint: Optional[str] = None,
+                 checkpoint: Union[None, str, Mapping] = None,
                  img_size: Optional[int] = None,
                  model_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch not in SAM_ARCHS:
             raise ConfigError(f'SAMEncoder arch must be one of {sorted(SAM_ARCHS)}, got {arch!r}')
-        cfg = dict(SAM_ARCHS[arch], window_size=14, mlp_ratio=4.0, out_chans=256)
+        cfg = dict(SAM_ARCHS[arch], window_size=14, mlp_ratio=4.0, out_chans=256,
+                   patch_size=_PATCH)
         if model_cfg:
             unknown = sorted(set(model_cfg) - set(_OVERRIDABLE))
             if unknown:
@@ -85,9 +91,15 @@ class SAMEncoder(BaseSemanticEncoder):
                                   f'{list(_OVERRIDABLE)}')
             cfg.update(model_cfg)
         img_size = _NATIVE_IMG_SIZE if img_size is None else int(img_size)
-        if img_size <= 0 or img_size % _PATCH:
-            raise ConfigError(f'SAMEncoder img_size must be a positive multiple of {_PATCH}, '
-                              f'got {img_size}')
+        patch = int(cfg['patch_size'])
+        if patch <= 0 or img_size <= 0 or img_size % patch:
+            raise ConfigError(f'SAMEncoder img_size must be a positive multiple of the patch size '
+                              f'{patch}, got {img_size}')
+        if isinstance(checkpoint, Mapping):
+            from sair_toolbox.models.clip_loading import _provided_checkpoint
+            arch_cfg = dict(cfg, global_attn_indexes=list(cfg['global_attn_indexes']),
+                            img_size=img_size)
+            checkpoint = _provided_checkpoint(checkpoint, arch, arch_cfg, None)
         if checkpoint is not None and not osp.isfile(osp.expanduser(checkpoint)):
             name = osp.basename(SAM_CHECKPOINTS[arch])
             raise WeightsNotFoundError(
@@ -98,9 +110,9 @@ class SAMEncoder(BaseSemanticEncoder):
         self.arch = arch
         self.checkpoint = checkpoint
         self.img_size = img_size
-        self.patch_size = _PATCH
+        self.patch_size = patch
         self.out_channels = int(cfg['out_chans'])
-        self.native_grid = (img_size // _PATCH, img_size // _PATCH)
+        self.native_grid = (img_size // patch, img_size // patch)
         self.image_encoder = ImageEncoderViT(
             depth=int(cfg['depth']),
             embed_dim=int(cfg['embed_dim']),
@@ -108,7 +120,7 @@ class SAMEncoder(BaseSemanticEncoder):
             mlp_ratio=float(cfg['mlp_ratio']),
             norm_layer=partial(nn.LayerNorm, eps=1e-6),
             num_heads=int(cfg['num_heads']),
-            patch_size=_PATCH,
+            patch_size=patch,
             qkv_bias=True,
             use_rel_pos=True,
             global_attn_indexes=tuple(cfg['global_attn_indexes']),
@@ -195,13 +207,13 @@ class SAMEncoder(BaseSemanticEncoder):
 
     # ------------------------------------------------------------------ forward
     def encode(self, img: Tensor) -> Tensor:
-        """Features of an input whose sides are multiples of 16.
+        """Features of an input whose sides are multiples of ``patch_size`` (16).
 
         Args:
             img: (B, 3, H, W) RGB in [0, 1].
 
         Returns:
-            (B, out_channels, H/16, W/16).
+            (B, out_channels, H/patch_size, W/patch_size).
         """
         enc = self.image_encoder
         x = (img - self.pixel_mean) / self.pixel_std
