@@ -80,3 +80,8 @@ SEMANTIC_FUSIONS = Registry(
 # each makes sure its file exists (e.g. pretrains the demo CLIP on first use) and returns its path.
 WEIGHTS_PROVIDERS = Registry(
     'weights provider', scope=SCOPE, locations=['sair_toolbox.models.weights_providers'])
+# Training objectives and the adversarial critics (models/losses, models/discriminators): parentless
+# like the other component registries, so they build inside a Runner's scope.
+LOSSES = Registry('loss', scope=SCOPE, locations=['sair_toolbox.models.losses'])
+DISCRIMINATORS = Registry(
+    'discriminator', scope=SCOPE, locations=['sair_toolbox.models.discriminators'])

@@ -21,7 +21,7 @@ memory of the MLPs is flat at any output size; what grows is
   uint8 picture returned.
 
 Every term is float32 (4 bytes) per pixel and channel; the count is an upper bound of what one
-request holds at its peak (``tests/test_apis/test_memory.py`` measures it).
+request holds at its peak (``tests/test_apis/test_input_guards.py`` measures it).
 
 The limit: ``SAIRInferencer(max_memory=...)``, else the environment variable
 :data:`ENV_VAR` (``SAIR_MAX_MEMORY``), else :data:`MARGIN` of the memory available now (psutil

@@ -21,6 +21,11 @@ from sair_toolbox.utils.errors import ConfigError, DataError
 METRICS_ORDER = (('PSNR', '↑'), ('SSIM', '↑'), ('L1', '↓'), ('LPIPS', '↓'))
 #: Decimal places shown in tables (files keep full precision).
 DECIMALS = {'PSNR': 2, 'SSIM': 3, 'L1': 4, 'LPIPS': 3}
+# The distribution metrics (DistributionMetric), with Inception features and with the demo
+# world's feature network ('demo-' names: not comparable to Inception numbers).
+_DISTRIBUTION = (('FID', '↓', 2), ('KID', '↓', 4), ('P-IDS', '↑', 3), ('U-IDS', '↑', 3))
+METRICS_ORDER += tuple((p + m, d) for p in ('', 'demo-') for m, d, _ in _DISTRIBUTION)
+DECIMALS.update({p + m: n for p in ('', 'demo-') for m, _, n in _DISTRIBUTION})
 ALL = 'all'
 COUNT = 'count'
 INPUT = 'input_'

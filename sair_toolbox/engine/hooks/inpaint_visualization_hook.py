@@ -26,7 +26,7 @@ class InpaintVisualizationHook(Hook):
     ``model.semantic_features(img, mask, use_sir=False / True)`` -- the masked image's encoder
     features bilinearly resized, and the SIR-completed field -- against the CLIP text embeddings
     of the dataset's class names (``metainfo['classes']``), embedded once with the weights of the
-    model's semantic encoder (:func:`~sair_toolbox.evaluation.segmentation.build_text_embeddings`).
+    model's semantic encoder (:func:`~sair_toolbox.models.zero_shot.build_text_embeddings`).
     Colours: the dataset's ``metainfo['palette']``, else
     :func:`~sair_toolbox.visualization.label_maps.default_palette`; a legend names the classes
     shown. Models without SIR (LIIF) get no class maps, models whose SIR has no head (NFS) only
@@ -103,8 +103,7 @@ class InpaintVisualizationHook(Hook):
         """(L, c) class embeddings, or None (with the reason logged once)."""
         if self._text is not None or self._no_maps_reason is not None:
             return self._text
-        from sair_toolbox.evaluation.segmentation import (build_text_embeddings,
-                                                          semantic_encoder_cfg)
+        from sair_toolbox.models.zero_shot import build_text_embeddings, semantic_encoder_cfg
         reason = None
         if getattr(model, 'sir', None) is None or not hasattr(model, 'semantic_features'):
             reason = 'the model has no semantic branch'
