@@ -118,10 +118,12 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
 
 
 def quiet_metric_tables(evaluator) -> None:
-    """Turn off InpaintingMetric's logged table: ``main`` prints the table (once)."""
+    """Turn off the metrics' logged tables (InpaintingMetric, DistributionMetric): ``main``
+    prints one table of all their numbers (once)."""
     metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        if isinstance(metric, dict) and metric.get('type') == 'InpaintingMetric':
+        if isinstance(metric, dict) and metric.get('type') in ('InpaintingMetric',
+                                                               'DistributionMetric'):
             metric['log_table'] = False
 
 

@@ -150,7 +150,7 @@ def resolve_clip_checkpoint(arch: str,
     if pretrained is None or pretrained == '':
         return None, {}
     if isinstance(pretrained, Mapping):
-        return _provided_checkpoint(pretrained, arch, model_cfg, cache_dir), {}
+        return provided_checkpoint(pretrained, arch, model_cfg, cache_dir), {}
     if not isinstance(pretrained, str):
         raise ConfigError(f'pretrained must be an open_clip tag, a path, a weights-provider '
                           f'dict or None, got {pretrained!r}')
@@ -185,7 +185,7 @@ def resolve_clip_checkpoint(arch: str,
         f'pretrained=/path/to/open_clip_pytorch_model.bin')
 
 
-def _provided_checkpoint(provider_cfg: Mapping, arch: str, model_cfg: Optional[dict],
+def provided_checkpoint(provider_cfg: Mapping, arch: str, model_cfg: Optional[dict],
                          cache_dir: Optional[str]) -> str:
     """The local file a ``WEIGHTS_PROVIDERS`` config names (built by the provider if needed).
 

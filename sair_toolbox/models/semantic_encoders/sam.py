@@ -96,10 +96,10 @@ class SAMEncoder(BaseSemanticEncoder):
             raise ConfigError(f'SAMEncoder img_size must be a positive multiple of the patch size '
                               f'{patch}, got {img_size}')
         if isinstance(checkpoint, Mapping):
-            from sair_toolbox.models.clip_loading import _provided_checkpoint
+            from sair_toolbox.models.clip_loading import provided_checkpoint
             arch_cfg = dict(cfg, global_attn_indexes=list(cfg['global_attn_indexes']),
                             img_size=img_size)
-            checkpoint = _provided_checkpoint(checkpoint, arch, arch_cfg, None)
+            checkpoint = provided_checkpoint(checkpoint, arch, arch_cfg, None)
         if checkpoint is not None and not osp.isfile(osp.expanduser(checkpoint)):
             name = osp.basename(SAM_CHECKPOINTS[arch])
             raise WeightsNotFoundError(

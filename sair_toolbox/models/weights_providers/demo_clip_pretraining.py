@@ -168,7 +168,9 @@ def _save_init(model_cfg: dict, path: str, seed: int) -> None:
     torch.save(model.state_dict(), path)
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
+def warmup_cosine_lr(step: int, steps: int, lr: float, warmup: int) -> float:
+    """Learning rate at ``step`` of ``steps``: linear warm-up over ``warmup`` steps to ``lr``,
+    then cosine decay to 0 (the demo CLIP's and the demo SAM's schedule)."""
     if step < warmup:
         return lr * (step + 1) / warmup
     progress = (step - warmup) / max(steps - warmup, 1)
@@ -289,7 +291,7 @@ def _pretrain(model_cfg: dict, out_path: str, recipe: DemoCLIPRecipe,
             img = torch.where(flip[:, None, None, None], img.flip(-1), img)
             lab = torch.where(flip[:, None, None], lab.flip(-1), lab)
             for group in optim.param_groups:
-                group['lr'] = _lr_at(step, steps, lr, warmup)
+                group['lr'] = warmup_cosine_lr(step, steps, lr, warmup)
             text = embedder.class_embeddings(DEMO_CLASSES)
             scale = embedder.clip.logit_scale.exp().clamp(max=100)
             loss = F.cross_entropy(dense_logits(encoder, text, img, scale), lab)

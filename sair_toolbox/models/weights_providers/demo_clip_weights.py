@@ -4,8 +4,6 @@ The provider is thin: the cache (check, lock, atomic build, ``meta.json``) is he
 (:class:`~.demo_clip_pretraining.DemoCLIPRecipe`) and the pretraining itself are in
 :mod:`.demo_clip_pretraining`.
 """
-import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +18,7 @@ from sair_toolbox.registry import WEIGHTS_PROVIDERS
 from sair_toolbox.utils.errors import ConfigError, DataError
 from sair_toolbox.utils.global_state import preserved_global_state
 
+from .cache_files import file_lock, plain_json, sha256_file
 from .demo_clip_pretraining import DemoCLIPRecipe
 
 #: Bump when the pretraining recipe changes, so caches made by an older recipe are rebuilt.
@@ -27,35 +26,6 @@ DEMO_CLIP_VERSION = 1
 #: The files of a cache folder.
 WEIGHTS_FILE = 'open_clip_model.safetensors'
 META_FILE = 'meta.json'
-
-
-def _plain(value: Any) -> Any:
-    """JSON-comparable form of config values (ConfigDicts, tuples)."""
-    return json.loads(json.dumps(value, sort_keys=True))
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _file_lock(path: str):
-    """Exclusive advisory lock on ``path`` (created if needed); a no-op where fcntl is absent."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(path, 'a+') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @WEIGHTS_PROVIDERS.register_module()
@@ -103,7 +73,7 @@ class DemoCLIPWeights:
         return osp.join(self.cache_dir, WEIGHTS_FILE)
 
     def _wanted(self, model_cfg: dict) -> Dict[str, Any]:
-        return _plain(dict(version=DEMO_CLIP_VERSION, model_cfg=model_cfg, params=self.params))
+        return plain_json(dict(version=DEMO_CLIP_VERSION, model_cfg=model_cfg, params=self.params))
 
     def check(self, model_cfg: dict) -> Optional[str]:
         """None if the cache is complete and current, else why not (``'absent'``, ``'stale
@@ -131,7 +101,7 @@ class DemoCLIPWeights:
             return f'stale (other {", ".join(diff)})'
         if not osp.isfile(self.weights_path):
             return f'corrupt ({WEIGHTS_FILE} missing)'
-        if _sha256(self.weights_path) != sha:
+        if sha256_file(self.weights_path) != sha:
             return f'corrupt ({WEIGHTS_FILE} checksum mismatch)'
         return None
 
@@ -160,7 +130,7 @@ class DemoCLIPWeights:
         parent = osp.dirname(osp.abspath(self.cache_dir))
         os.makedirs(parent, exist_ok=True)
         name = osp.basename(osp.abspath(self.cache_dir))
-        with _file_lock(osp.join(parent, f'.{name}.lock')):
+        with file_lock(osp.join(parent, f'.{name}.lock')):
             problem = self.check(model_cfg)  # another process may have built it meanwhile
             if problem is None:
                 return self.weights_path
@@ -178,8 +148,8 @@ class DemoCLIPWeights:
         tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
         try:
             weights = osp.join(tmp, WEIGHTS_FILE)
-            result = pretrain_demo_clip(_plain(model_cfg), weights, self.recipe)
-            meta = dict(self._wanted(model_cfg), sha256=_sha256(weights), result=result)
+            result = pretrain_demo_clip(plain_json(model_cfg), weights, self.recipe)
+            meta = dict(self._wanted(model_cfg), sha256=sha256_file(weights), result=result)
             with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
                 json.dump(meta, f, indent=2, sort_keys=True)
                 f.write('\n')

@@ -15,8 +15,8 @@ from sair_toolbox.registry import WEIGHTS_PROVIDERS
 from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.utils.global_state import preserved_global_state
 
+from .cache_files import file_lock, plain_json, sha256_file
 from .demo_clip_pretraining import deterministic, render_scenes
-from .demo_clip_weights import _file_lock, _plain, _sha256
 
 #: Bump when the recipe changes, so caches of an older recipe are rebuilt.
 DEMO_FEATURE_NET_VERSION = 1
@@ -110,7 +110,7 @@ class DemoFeatureNetWeights:
         return osp.join(self.cache_dir, WEIGHTS_FILE)
 
     def _wanted(self, model_cfg: dict) -> Dict[str, Any]:
-        return _plain(dict(version=DEMO_FEATURE_NET_VERSION, model_cfg=model_cfg,
+        return plain_json(dict(version=DEMO_FEATURE_NET_VERSION, model_cfg=model_cfg,
                            params=self.recipe))
 
     def check(self, model_cfg: dict) -> Optional[str]:
@@ -127,7 +127,7 @@ class DemoFeatureNetWeights:
             return f'corrupt ({META_FILE}: {type(exc).__name__})'
         if found != self._wanted(model_cfg):
             return 'stale'
-        if not osp.isfile(self.weights_path) or _sha256(self.weights_path) != sha:
+        if not osp.isfile(self.weights_path) or sha256_file(self.weights_path) != sha:
             return 'corrupt (weights missing or checksum mismatch)'
         return None
 
@@ -141,7 +141,7 @@ class DemoFeatureNetWeights:
             parent = osp.dirname(osp.abspath(self.cache_dir))
             os.makedirs(parent, exist_ok=True)
             name = osp.basename(osp.abspath(self.cache_dir))
-            with _file_lock(osp.join(parent, f'.{name}.lock')):
+            with file_lock(osp.join(parent, f'.{name}.lock')):
                 problem = self.check(model_cfg)
                 if problem is not None:
                     print_log(f'DemoFeatureNetWeights: training the demo metric network into '
@@ -153,8 +153,8 @@ class DemoFeatureNetWeights:
         tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
         try:
             weights = osp.join(tmp, WEIGHTS_FILE)
-            result = train_demo_feature_net(_plain(model_cfg), weights, **self.recipe)
-            meta = dict(self._wanted(model_cfg), sha256=_sha256(weights), result=result)
+            result = train_demo_feature_net(plain_json(model_cfg), weights, **self.recipe)
+            meta = dict(self._wanted(model_cfg), sha256=sha256_file(weights), result=result)
             with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
                 json.dump(meta, f, indent=2, sort_keys=True)
                 f.write('\n')

@@ -47,7 +47,7 @@ from sair_toolbox.datasets.demo_scenes import DEMO_SPLITS
 from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.utils.global_state import preserved_global_state
 
-from .demo_clip_pretraining import _lr_at, deterministic, render_scenes
+from .demo_clip_pretraining import deterministic, render_scenes, warmup_cosine_lr
 
 #: Seed-stream code of the SAM pretraining scenes (0 = train, 1 = val, 2 = the demo CLIP's).
 SAM_SEED_STREAM = 3
@@ -382,7 +382,7 @@ def _pretrain(model_cfg: dict, out_path: str, recipe: DemoSAMRecipe,
             edge = torch.where(flip[:, None, None], edge.flip(-1), edge)
             sample = torch.randint(0, pixels, (batch_size, pixels_per_image), generator=gen)
             for group in optim.param_groups:
-                group['lr'] = _lr_at(step, steps, lr, warmup)
+                group['lr'] = warmup_cosine_lr(step, steps, lr, warmup)
             feat = vit((img - encoder.pixel_mean) / encoder.pixel_std)
             out = decoder(feat, img.shape[-2:])
             aff = affinity_loss(out[:, :-1], reg, sample, recipe.temperature)

@@ -14,7 +14,8 @@ from sair_toolbox.utils.errors import ConfigError, DataError
 from sair_toolbox.utils.global_state import preserved_global_state
 
 # The cache mechanics of the demo CLIP (checksums, lock, JSON-comparable parameters).
-from .demo_clip_weights import META_FILE, _file_lock, _plain, _sha256
+from .cache_files import file_lock, plain_json, sha256_file
+from .demo_clip_weights import META_FILE
 from .demo_sam_pretraining import DemoSAMRecipe, split_model_cfg
 
 #: Bump when the pretraining recipe changes, so caches made by an older recipe are rebuilt.
@@ -66,7 +67,7 @@ class DemoSAMWeights:
         return osp.join(self.cache_dir, WEIGHTS_FILE)
 
     def _wanted(self, model_cfg: dict) -> Dict[str, Any]:
-        return _plain(dict(version=DEMO_SAM_VERSION, model_cfg=model_cfg, params=self.params))
+        return plain_json(dict(version=DEMO_SAM_VERSION, model_cfg=model_cfg, params=self.params))
 
     def check(self, model_cfg: dict) -> Optional[str]:
         """None if the cache is complete and current, else why not (``'absent'``, ``'stale
@@ -94,7 +95,7 @@ class DemoSAMWeights:
             return f'stale (other {", ".join(diff)})'
         if not osp.isfile(self.weights_path):
             return f'corrupt ({WEIGHTS_FILE} missing)'
-        if _sha256(self.weights_path) != sha:
+        if sha256_file(self.weights_path) != sha:
             return f'corrupt ({WEIGHTS_FILE} checksum mismatch)'
         return None
 
@@ -127,7 +128,7 @@ class DemoSAMWeights:
         parent = osp.dirname(osp.abspath(self.cache_dir))
         os.makedirs(parent, exist_ok=True)
         name = osp.basename(osp.abspath(self.cache_dir))
-        with _file_lock(osp.join(parent, f'.{name}.lock')):
+        with file_lock(osp.join(parent, f'.{name}.lock')):
             problem = self.check(model_cfg)  # another process may have built it meanwhile
             if problem is None:
                 return self.weights_path
@@ -146,8 +147,8 @@ class DemoSAMWeights:
         tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
         try:
             weights = osp.join(tmp, WEIGHTS_FILE)
-            result = pretrain_demo_sam(_plain(model_cfg), weights, self.recipe)
-            meta = dict(self._wanted(model_cfg), sha256=_sha256(weights), result=result)
+            result = pretrain_demo_sam(plain_json(model_cfg), weights, self.recipe)
+            meta = dict(self._wanted(model_cfg), sha256=sha256_file(weights), result=result)
             with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
                 json.dump(meta, f, indent=2, sort_keys=True)
                 f.write('\n')
