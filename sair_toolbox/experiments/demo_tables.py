@@ -257,15 +257,14 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
 
 
 # ---------------------------------------------------------------------------------- tables
-def _f(value, digits=3):
-    return '-' if value is None else f'{value:.{digits}f}'
-
-
 def _ms(values: Sequence[Optional[float]], digits: int = 2) -> str:
-    """``mean ± std`` of the values that exist, ``-`` when none does."""
+    """``mean ± std`` of the values that exist (the mean alone for one), ``-`` for none."""
     from .stats import format_mean_std, mean_std
     values = [float(v) for v in values if v is not None]
-    return format_mean_std(*mean_std(values), digits=digits) if values else '-'
+    if not values:
+        return '-'
+    mean, std = mean_std(values)
+    return format_mean_std(mean, std if len(values) > 1 else None, digits=digits)
 
 
 def _tested(results: Dict[str, Dict]) -> List:
@@ -375,6 +374,8 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
     lines += ['| Run | seeds | train + test time per seed (s) | total (s) |', '|---|---|---|---|']
     for n, row in results.items():
         secs = [r['seconds'] for r in row['runs'].values()]
+        if not secs:
+            continue
         lines.append(f'| {n} | {len(secs)} | {_ms(secs, 0)} | {sum(secs):.0f} |')
     return '\n'.join(lines) + '\n'
 

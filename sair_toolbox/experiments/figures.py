@@ -109,7 +109,8 @@ def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
                 curves = [list(zip([s for s, _ in c], moving_average([v for _, v in c], smooth)))
                           for c in curves]
             steps, mean, std = seed_band(curves)
-            line, = ax.plot(steps, mean, label=f'{name} ({len(curves)} seeds)',
+            n = len(curves)
+            line, = ax.plot(steps, mean, label=f'{name} ({n} seed{"s" if n != 1 else ""})',
                             marker='o' if len(steps) < 20 else None, markersize=3,
                             linewidth=1.3)
             if len(curves) > 1:

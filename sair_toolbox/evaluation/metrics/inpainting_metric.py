@@ -64,6 +64,10 @@ class InpaintingMetric(BaseMetric):
         lpips_batch_size: images per LPIPS forward.
         log_table: log the per-bin table each time the metrics are computed (the validation
             logs); ``tools/test.py`` prints its own table and turns this off.
+        keep_records: keep the per-image records of the last evaluation in :attr:`records`
+            (MMEngine clears ``results`` after every ``evaluate``): one dict per image with
+            ``bin``, ``img_path`` and every metric (``PSNR``, ``SSIM``, ``L1``, ``input_*``...),
+            for per-image statistics such as the demo tables' paired comparisons.
         collect_device, prefix, collect_dir: see :class:`mmengine.evaluator.BaseMetric`.
             Results are one small dict of floats per image, so ``collect_device='cpu'`` (default)
             gathers them cheaply in distributed runs.
@@ -80,6 +84,7 @@ class InpaintingMetric(BaseMetric):
                  report_input: bool = False,
                  lpips_batch_size: int = 16,
                  log_table: bool = True,
+                 keep_records: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -92,6 +97,10 @@ class InpaintingMetric(BaseMetric):
         self.image_key = 'output_img' if score == 'composite' else 'pred_img'
         self.report_input = bool(report_input)
         self.log_table = bool(log_table)
+        self.keep_records = bool(keep_records)
+        #: The per-image records of the last :meth:`compute_metrics` (with ``keep_records``;
+        #: on the main process in distributed runs, which computes the metrics), else ``[]``.
+        self.records: List[dict] = []
         if lpips is True:
             lpips = 'vgg'
         self.lpips_net = lpips or None
@@ -232,6 +241,8 @@ class InpaintingMetric(BaseMetric):
         Returns:
             ``{'{bin}/{metric}': mean, '{bin}/count': n}`` for each configured bin and ``'all'``.
         """
+        if self.keep_records:
+            self.records = [dict(rec) for rec in results]
         groups: Dict[str, List[dict]] = {name: [] for name in self.bin_names + (ALL, )}
         for rec in results:
             groups[ALL].append(rec)

@@ -193,6 +193,22 @@ def test_perfect_output_gives_inf_psnr_like_skimage():
     assert math.isinf(metrics['all/PSNR']) and metrics['all/SSIM'] == pytest.approx(1)
 
 
+def test_keep_records_survives_evaluate():
+    samples = _samples()
+    plain = InpaintingMetric(lpips=None)
+    _run(plain, samples)
+    assert plain.records == [] and plain.results == []
+    metric = InpaintingMetric(lpips=None, keep_records=True, report_input=True)
+    metrics = _run(metric, samples)
+    assert metric.results == []  # cleared by evaluate, as MMEngine does
+    assert [r['img_path'] for r in metric.records] == [s['img_path'] for s in samples]
+    assert [r['bin'] for r in metric.records] == [s['mask_bin'] for s in samples]
+    assert {'PSNR', 'SSIM', 'L1', 'input_PSNR'} <= set(metric.records[0])
+    assert np.mean([r['PSNR'] for r in metric.records]) == pytest.approx(metrics['all/PSNR'])
+    _run(metric, samples[:2])  # the next evaluation replaces them
+    assert len(metric.records) == 2
+
+
 def test_runs_in_the_runner_test_loop(tmp_path):
     """The plain mmengine TestLoop with the metric from a config dict."""
     from mmengine.model import BaseModel
