@@ -1,21 +1,14 @@
 """``DemoFeatureNetWeights``: the demo world's metric network, trained offline on first use."""
-import json
-import os
-import os.path as osp
-import shutil
-import tempfile
 import time
 from typing import Any, Dict, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 
 from sair_toolbox.registry import WEIGHTS_PROVIDERS
 from sair_toolbox.utils.errors import ConfigError
-from sair_toolbox.utils.global_state import preserved_global_state
 
-from .cache_files import file_lock, plain_json, sha256_file
+from .cached_pretraining import META_FILE, PretrainedCache
 from .demo_clip_pretraining import deterministic, render_scenes
 
 #: Bump when the recipe changes, so caches of an older recipe are rebuilt.
@@ -23,7 +16,7 @@ DEMO_FEATURE_NET_VERSION = 1
 #: The seed stream of its training scenes (train 0, val 1, demo CLIP 2, demo SAM 3 are others').
 FEATURE_NET_SEED_STREAM = 5
 WEIGHTS_FILE = 'demo_feature_net.pth'
-META_FILE = 'meta.json'
+__all__ = ['DemoFeatureNetWeights', 'train_demo_feature_net', 'WEIGHTS_FILE', 'META_FILE']
 
 
 def train_demo_feature_net(model_cfg: dict, out_path: str, num_scenes: int = 512,
@@ -79,10 +72,10 @@ def train_demo_feature_net(model_cfg: dict, out_path: str, num_scenes: int = 512
 
 
 @WEIGHTS_PROVIDERS.register_module()
-class DemoFeatureNetWeights:
+class DemoFeatureNetWeights(PretrainedCache):
     """The weights file of a ``DemoFeatureNet``, trained into ``cache_dir`` on first use.
 
-    Like :class:`~.demo_clip_weights.DemoCLIPWeights` (whose cache helpers it uses): the cache
+    The cache is :class:`~.cached_pretraining.PretrainedCache`'s, as the demo CLIP's: it
     holds ``demo_feature_net.pth`` and ``meta.json`` (version, architecture, recipe, sha256 and
     the training result); an absent, stale or corrupt cache is rebuilt under an exclusive file
     lock into a temporary folder renamed into place; building leaves the global RNGs and thread
@@ -93,6 +86,10 @@ class DemoFeatureNetWeights:
         **recipe: arguments of :func:`train_demo_feature_net` (``num_scenes``, ``image_size``,
             ``steps``, ``batch_size``, ``lr``, ``seed``, ``num_threads``).
     """
+
+    WEIGHTS_FILE = WEIGHTS_FILE
+    VERSION = DEMO_FEATURE_NET_VERSION
+    LABEL = 'demo metric network'
 
     RECIPE_KEYS = ('num_scenes', 'image_size', 'steps', 'batch_size', 'lr', 'seed',
                    'num_threads')
@@ -106,65 +103,19 @@ class DemoFeatureNetWeights:
         self.recipe = dict(recipe)
 
     @property
-    def weights_path(self) -> str:
-        return osp.join(self.cache_dir, WEIGHTS_FILE)
-
-    def _wanted(self, model_cfg: dict) -> Dict[str, Any]:
-        return plain_json(dict(version=DEMO_FEATURE_NET_VERSION, model_cfg=model_cfg,
-                           params=self.recipe))
-
-    def check(self, model_cfg: dict) -> Optional[str]:
-        """None if the cache is complete and current, else why not."""
-        meta_path = osp.join(self.cache_dir, META_FILE)
-        if not osp.isfile(meta_path):
-            return 'absent'
-        try:
-            with open(meta_path, encoding='utf-8') as f:
-                meta = json.load(f)
-            found = {k: meta[k] for k in ('version', 'model_cfg', 'params')}
-            sha = meta['sha256']
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            return f'corrupt ({META_FILE}: {type(exc).__name__})'
-        if found != self._wanted(model_cfg):
-            return 'stale'
-        if not osp.isfile(self.weights_path) or sha256_file(self.weights_path) != sha:
-            return 'corrupt (weights missing or checksum mismatch)'
-        return None
+    def params(self) -> Dict[str, Any]:
+        """The recipe options as ``meta.json`` stores them."""
+        return self.recipe
 
     def resolve(self, model_cfg: Optional[dict] = None, **_: Any) -> str:
         """The weights file for the architecture ``model_cfg``, trained first if needed."""
         if model_cfg is None:
             raise ConfigError('DemoFeatureNetWeights.resolve needs the network\'s model_cfg')
-        if self.check(model_cfg) is None:
-            return self.weights_path
-        with preserved_global_state():
-            parent = osp.dirname(osp.abspath(self.cache_dir))
-            os.makedirs(parent, exist_ok=True)
-            name = osp.basename(osp.abspath(self.cache_dir))
-            with file_lock(osp.join(parent, f'.{name}.lock')):
-                problem = self.check(model_cfg)
-                if problem is not None:
-                    print_log(f'DemoFeatureNetWeights: training the demo metric network into '
-                              f'{self.cache_dir} ({problem})', logger='current')
-                    self._build(model_cfg, parent, name)
-        return self.weights_path
+        return self.provide(model_cfg)
 
-    def _build(self, model_cfg: dict, parent: str, name: str) -> None:
-        tmp = tempfile.mkdtemp(prefix=f'.{name}.tmp', dir=parent)
-        try:
-            weights = osp.join(tmp, WEIGHTS_FILE)
-            result = train_demo_feature_net(plain_json(model_cfg), weights, **self.recipe)
-            meta = dict(self._wanted(model_cfg), sha256=sha256_file(weights), result=result)
-            with open(osp.join(tmp, META_FILE), 'w', encoding='utf-8') as f:
-                json.dump(meta, f, indent=2, sort_keys=True)
-                f.write('\n')
-            os.chmod(tmp, 0o755)
-            if osp.lexists(self.cache_dir):
-                shutil.rmtree(self.cache_dir) if osp.isdir(self.cache_dir) else \
-                    os.remove(self.cache_dir)
-            os.rename(tmp, self.cache_dir)
-        finally:
-            if osp.isdir(tmp):
-                shutil.rmtree(tmp, ignore_errors=True)
-        print_log(f'DemoFeatureNetWeights: trained in {result["seconds"]:.0f} s, held-out class '
-                  f'presence accuracy {result["presence_accuracy"]:.3f}', logger='current')
+    def _pretrain(self, model_cfg: dict, weights_path: str) -> Dict[str, Any]:
+        return train_demo_feature_net(model_cfg, weights_path, **self.recipe)
+
+    def _report(self, result: Dict[str, Any]) -> str:
+        return (f'trained in {result["seconds"]:.0f} s, held-out class presence accuracy '
+                f'{result["presence_accuracy"]:.3f}')

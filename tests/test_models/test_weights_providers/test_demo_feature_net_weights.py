@@ -52,7 +52,7 @@ def test_stale_and_corrupt_caches_are_rebuilt(tmp_path):
     assert provider.check(cfg) == 'absent'
     path = provider.resolve(model_cfg=cfg)
     assert provider.check(cfg) is None
-    assert provider.check(dict(cfg, widths=[8, 8])) == 'stale'
+    assert provider.check(dict(cfg, widths=[8, 8])) == 'stale (other model_cfg)'
     with open(path, 'ab') as f:
         f.write(b'x')
     assert provider.check(cfg).startswith('corrupt')
