@@ -7,17 +7,14 @@ canvas, press Inpaint, steer the hole to a class by text, and use two tabs at on
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from tests.tiny_sair import ROOT, TINY_CLASSES, TINY_PALETTE, save_tiny_sair
+from tests.web_demo_server import free_port, running_demo
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 WAIT_MS = 30_000  # every wait in the page is bounded
@@ -30,51 +27,13 @@ def _require_browser():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
+    """``(url, folder)`` of ``tools/web_demo.py`` serving the tiny model (default limits)."""
     _require_browser()
     tmp = tmp_path_factory.mktemp('web_demo')
-    config, ckpt = save_tiny_sair(tmp)
-    port = _free_port()
-    url = f'http://127.0.0.1:{port}/'
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', HF_HUB_OFFLINE='1',
-               NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
-    log = open(tmp / 'server.log', 'w')
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, 'tools', 'web_demo.py'), '--config', config,
-         '--checkpoint', ckpt, '--host', '127.0.0.1', '--port', str(port), '--device', 'cpu',
-         '--num-examples', '0'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f'the web demo exited ({proc.returncode}): '
-                            f'{(tmp / "server.log").read_text()[-2000:]}')
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f'the web demo did not start in 120 s: '
-                            f'{(tmp / "server.log").read_text()[-2000:]}')
-            time.sleep(0.5)
+    with running_demo(tmp) as (url, _):
         yield url, tmp
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope='module')
@@ -226,7 +185,7 @@ def test_bad_checkpoint_is_one_line_before_serving(tmp_path, capsys):
     bad = tmp_path / 'notes.pth'
     bad.write_text('not weights')
     with pytest.raises(SystemExit) as exc:
-        tool.main(['--config', config, '--checkpoint', str(bad), '--port', str(_free_port())])
+        tool.main(['--config', config, '--checkpoint', str(bad), '--port', str(free_port())])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'notes.pth is not a PyTorch checkpoint' in err[0]
