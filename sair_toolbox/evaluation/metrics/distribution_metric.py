@@ -8,18 +8,17 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
-from sair_toolbox.datasets.masks.ratio_bins import assign_bin
 from sair_toolbox.registry import METRICS
 from sair_toolbox.utils.errors import ConfigError, DataError, ShapeError
 
 from ..distribution_stats import fid_from_features, ids_from_features, kid_from_features
 from ..image_quality import to_uint8
 from ..results_table import format_table
-from .inpainting_metric import ALL, InpaintingMetric
+from .inpainting_metric import ALL
+from .mask_bins import MaskBins
 
 #: The metrics this class computes, in table order.
 DISTRIBUTION_METRICS = ('FID', 'KID', 'P-IDS', 'U-IDS')
-_MISSING = object()
 
 
 def build_feature_net(cfg: dict) -> Tuple[torch.nn.Module, bool]:
@@ -107,8 +106,9 @@ class DistributionMetric(BaseMetric):
             raise ConfigError(f'DistributionMetric batch_size must be >= 1, got {batch_size}')
         self.metric_names = tuple(m for m in DISTRIBUTION_METRICS if m in metrics)
         self.name_prefix = str(name_prefix)
-        self.bins, self.bin_names = InpaintingMetric._check_bins(bins)
-        self.custom_bins = self.bins != InpaintingMetric._check_bins(None)[0]
+        self.mask_bins = MaskBins(bins)
+        self.bins, self.bin_names = self.mask_bins.bins, self.mask_bins.names
+        self.custom_bins = self.mask_bins.custom
         self.score = score
         self.image_key = 'output_img' if score == 'composite' else 'pred_img'
         self.kid = dict(subsets=int(kid_subsets), subset_size=int(kid_subset_size),
@@ -119,20 +119,6 @@ class DistributionMetric(BaseMetric):
             feature_net or dict(type='InceptionV3', weights_path=None))
 
     # ------------------------------------------------------------------------------------------
-    def _bin_of(self, sample: Dict[str, Any], mask: Optional[torch.Tensor]) -> Optional[str]:
-        """The bin of one sample (InpaintingMetric's rule), or None (only in 'all')."""
-        given = sample.get('mask_bin', _MISSING)
-        if isinstance(given, str) and given in self.bin_names:
-            return given
-        if given is None and not self.custom_bins:
-            return None
-        ratio = sample.get('mask_ratio')
-        if ratio is None:
-            if mask is None:
-                return None
-            ratio = torch.as_tensor(mask).float().mean()
-        return assign_bin(float(ratio), self.bins)
-
     def _image(self, sample: Dict[str, Any], key: str) -> torch.Tensor:
         img = sample.get(key)
         if img is None:
@@ -187,7 +173,7 @@ class DistributionMetric(BaseMetric):
                                  'differ')
             reals.append(to_uint8(gt))
             fakes.append(to_uint8(out))
-            records.append({'bin': self._bin_of(sample, sample.get('mask'))})
+            records.append({'bin': self.mask_bins.of(sample, sample.get('mask'))})
             groups.setdefault((tuple(gt.shape), str(gt.device)), []).append(i)
         for idxs in groups.values():  # images of equal size and device together
             batch = torch.stack([reals[i] for i in idxs] + [fakes[i] for i in idxs])

@@ -8,18 +8,17 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
-from sair_toolbox.datasets.masks.ratio_bins import DEFAULT_BINS, assign_bin, bin_name
 from sair_toolbox.registry import METRICS
 from sair_toolbox.utils.errors import ConfigError, DataError, ShapeError
 
 from ..image_quality import l1, psnr, ssim, to_uint8
 from ..results_table import format_table
+from .mask_bins import MaskBins
 
 #: Metric names, in the order of the paper's tables.
 METRIC_NAMES = ('PSNR', 'SSIM', 'L1', 'LPIPS')
 #: Name of the group that holds every image.
 ALL = 'all'
-_MISSING = object()
 
 
 @METRICS.register_module()
@@ -89,8 +88,9 @@ class InpaintingMetric(BaseMetric):
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        self.bins, self.bin_names = self._check_bins(bins)
-        self.custom_bins = self.bins != tuple(DEFAULT_BINS)
+        self.mask_bins = MaskBins(bins)
+        self.bins, self.bin_names = self.mask_bins.bins, self.mask_bins.names
+        self.custom_bins = self.mask_bins.custom
         if score not in ('composite', 'raw'):
             raise ConfigError(f"InpaintingMetric score must be 'composite' or 'raw', got {score!r}")
         self.score = score
@@ -114,37 +114,7 @@ class InpaintingMetric(BaseMetric):
         self.metric_names = tuple(m for m in METRIC_NAMES
                                   if m != 'LPIPS' or self._lpips is not None)
 
-    @staticmethod
-    def _check_bins(bins) -> Tuple[Tuple[Tuple[float, float], ...], Tuple[str, ...]]:
-        bins = DEFAULT_BINS if bins is None else bins
-        try:
-            bins = tuple((float(lo), float(hi)) for lo, hi in bins)
-        except (TypeError, ValueError):
-            raise ConfigError(f'bins must be a list of (low, high) pairs, got {bins!r}') from None
-        if not bins or any(not 0 <= lo < hi <= 1 for lo, hi in bins) or any(
-                a[1] > b[0] for a, b in zip(bins, bins[1:])):
-            raise ConfigError(f'bins must be increasing, non-overlapping (low, high) pairs in '
-                              f'[0, 1], got {bins}')
-        names = tuple(bin_name(lo, hi) for lo, hi in bins)
-        if len(set(names)) != len(names):
-            raise ConfigError(f'bins {bins} give duplicate names {names}')
-        return bins, names
-
     # ------------------------------------------------------------------------------------------
-    def _bin_of(self, sample: Dict[str, Any], mask: Optional[torch.Tensor]) -> Optional[str]:
-        """The bin name of one sample, or None (counted only in 'all'); see the class doc."""
-        given = sample.get('mask_bin', _MISSING)
-        if isinstance(given, str) and given in self.bin_names:
-            return given
-        if given is None and not self.custom_bins:
-            return None
-        ratio = sample.get('mask_ratio')
-        if ratio is None:
-            if mask is None:
-                return None
-            ratio = mask.float().mean()
-        return assign_bin(float(ratio), self.bins)
-
     @staticmethod
     def _get(sample: Dict[str, Any], key: str) -> torch.Tensor:
         value = sample.get(key)
@@ -216,7 +186,7 @@ class InpaintingMetric(BaseMetric):
             if self.report_input:
                 pair['input_'] = (pair[''][0], to_uint8(gt.float() * (1 - mask.float())))
             pairs.append(pair)
-            records.append({'bin': self._bin_of(sample, mask),
+            records.append({'bin': self.mask_bins.of(sample, mask),
                             'img_path': sample.get('img_path')})
         # Score images of equal size and device together.
         groups = defaultdict(list)
