@@ -41,19 +41,6 @@ def cache(tmp_path_factory):
     return folder, path
 
 
-@pytest.fixture
-def caplog():
-    """Records of the current MMEngine logger (which does not propagate to pytest's caplog)."""
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
 def cache_lines(records):
     return [r for r in records if 'demo CLIP cache' in r.getMessage()]
 
