@@ -40,6 +40,8 @@ from sair_toolbox.datasets.demo_scenes import DEMO_CLASSES, DEMO_SPLITS, render_
 from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.utils.global_state import preserved_global_state
 
+from .cache_files import recipe_from_options
+
 #: Seed-stream code of the CLIP pretraining scenes (the demo data uses 0 = train, 1 = val).
 CLIP_SEED_STREAM = 2
 
@@ -93,12 +95,7 @@ class DemoCLIPRecipe:
     @classmethod
     def from_options(cls, options: Dict[str, Any]) -> 'DemoCLIPRecipe':
         """The recipe of a provider config's options; unknown names are one ConfigError line."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(names))
-        if unknown:
-            raise ConfigError(f'DemoCLIPWeights got unknown options {unknown}; the recipe takes '
-                              f'{", ".join(names)} (and cache_dir)')
-        return cls(**options)
+        return recipe_from_options(cls, options, 'DemoCLIPWeights')
 
     def params(self) -> Dict[str, Any]:
         """The recipe as stored in ``meta.json``'s ``params`` (templates: a list or None)."""

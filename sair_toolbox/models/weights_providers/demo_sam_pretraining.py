@@ -47,6 +47,7 @@ from sair_toolbox.datasets.demo_scenes import DEMO_SPLITS
 from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.utils.global_state import preserved_global_state
 
+from .cache_files import recipe_from_options
 from .demo_clip_pretraining import deterministic, render_scenes, warmup_cosine_lr
 
 #: Seed-stream code of the SAM pretraining scenes (0 = train, 1 = val, 2 = the demo CLIP's).
@@ -102,12 +103,7 @@ class DemoSAMRecipe:
     @classmethod
     def from_options(cls, options: Dict[str, Any]) -> 'DemoSAMRecipe':
         """The recipe of a provider config's options; unknown names are one ConfigError line."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(names))
-        if unknown:
-            raise ConfigError(f'DemoSAMWeights got unknown options {unknown}; the recipe takes '
-                              f'{", ".join(names)} (and cache_dir)')
-        return cls(**options)
+        return recipe_from_options(cls, options, 'DemoSAMWeights')
 
     def params(self) -> Dict[str, Any]:
         """The recipe as stored in ``meta.json``'s ``params``."""
