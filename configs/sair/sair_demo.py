@@ -54,7 +54,12 @@ max_iters = 600
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=300)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4, betas=(0.9, 0.999)))
+# bfloat16 autocast (AutocastOptimWrapper): 0.50 -> 0.29 s per step on 2 CPU cores (measured with
+# the Runner); the README compares it with float32 training. For float32 training use
+#   --cfg-options optim_wrapper.type=OptimWrapper
+# Validation and test run in float32.
+optim_wrapper = dict(type='AutocastOptimWrapper',  # dtype='bfloat16' by default
+                     optimizer=dict(type='Adam', lr=5e-4, betas=(0.9, 0.999)))
 param_scheduler = dict(type='MultiStepLR', by_epoch=False, milestones=[450], gamma=0.5)
 
 default_hooks = dict(

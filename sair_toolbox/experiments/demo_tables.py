@@ -67,8 +67,8 @@ _ABL = 'configs/sair/ablations/'
 #: The offline rows of the paper's tables, in training order (Tab. 1 and 6 first; the tables
 #: are rewritten after every run, so an interrupted run still leaves the rows it finished).
 VARIANTS = (
-    Variant('SAIR', 'configs/sair/sair_demo.py', ('1', '4', '6')),
-    Variant('LIIF', _ABL + 'liif_demo.py', ('1', '4', '6')),
+    Variant('SAIR', 'configs/sair/sair_demo.py', ('1', '4', '6', 'gan')),
+    Variant('LIIF', _ABL + 'liif_demo.py', ('1', '4', '6', 'gan')),
     Variant('NFS', _ABL + 'sair-nfs_demo.py', ('6',)),
     Variant('OUS', _ABL + 'sair-ous_demo.py', ('6',)),
     Variant('SIR stage 1', _ABL + 'sir-pretrain_demo.py', (), test=False),
@@ -81,7 +81,21 @@ VARIANTS = (
     Variant('SAIR-EDSR', _ABL + 'sair-edsr_demo.py', ('4',)),
     # An option found by the diagnostics (not a paper row): the field's direction, learned scale.
     Variant('SAIR + normalised field', _ABL + 'sair-normfield_demo.py', ('6',)),
+    # Sharp fills (not in the paper): the same generators under the adversarial objective.
+    Variant('SAIR GAN', _ABL + 'sair-gan_demo.py', ('gan',)),
+    Variant('LIIF GAN', _ABL + 'liif-gan_demo.py', ('gan',)),
 )
+#: The demo world's distribution metrics (demo-FID/KID/P-IDS/U-IDS on the DemoFeatureNet, the
+#: GAN configs' own), added to the test of every row of the sharp-fills table so that the L1
+#: and GAN models are measured alike.
+DEMO_DISTRIBUTION_METRIC = dict(
+    type='DistributionMetric', name_prefix='demo-',
+    feature_net=dict(type='DemoFeatureNet',
+                     pretrained=dict(type='DemoFeatureNetWeights',
+                                     cache_dir='data/demo_feature_net')))
+#: Metrics of the sharp-fills table: ``(metric, decimals)``.
+GAN_TABLE_METRICS = (('PSNR', 2), ('SSIM', 3), ('demo-FID', 2), ('demo-KID', 4),
+                     ('demo-P-IDS', 3))
 
 
 #: Val images of the seeded tables (the demo configs' own split has 40; :func:`set_num_val`).
@@ -168,6 +182,21 @@ def _keep_records(cfg) -> None:
         cfg.test_evaluator = kept[0] if single else kept
 
 
+def _inpainting_metric_cfg(evaluator) -> Mapping:
+    """The ``InpaintingMetric`` config of a test evaluator (one metric or a list)."""
+    metrics = [evaluator] if isinstance(evaluator, Mapping) else list(evaluator)
+    return next(m for m in metrics if m.get('type') == 'InpaintingMetric')
+
+
+def _add_distribution_metric(cfg) -> None:
+    """Append :data:`DEMO_DISTRIBUTION_METRIC` to the test evaluator unless it has one."""
+    evaluator = cfg.get('test_evaluator')
+    metrics = [evaluator] if isinstance(evaluator, Mapping) else list(evaluator or [])
+    if not any(isinstance(m, Mapping) and m.get('type') == 'DistributionMetric'
+               for m in metrics):
+        cfg.test_evaluator = metrics + [dict(DEMO_DISTRIBUTION_METRIC)]
+
+
 def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
               seed: int = 0, num_val: Optional[int] = None):
     """The config of one (variant, seed) run: the common schedule, the seed's model, data and
@@ -178,6 +207,8 @@ def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Di
     cfg.merge_from_dict(options)
     apply_seeds(cfg, run_seeds(seed))
     set_num_val(cfg, num_val)
+    if 'gan' in variant.tables:
+        _add_distribution_metric(cfg)
     _keep_records(cfg)
     cfg.work_dir = work_dir
     cfg.default_scope = cfg.get('default_scope', 'sair_toolbox')
@@ -243,8 +274,8 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
                                                                    class_names=classes)
                     # Kept in memory for Fig. 3 (dropped once it is drawn).
                     result.update(_model=model, _loader=loader, _text=text)
-                result['diagnostics'] = semantic_diagnostics(model, loader,
-                                                             cfg.test_evaluator)
+                result['diagnostics'] = semantic_diagnostics(
+                    model, loader, _inpainting_metric_cfg(cfg.test_evaluator))
     finally:
         release_dataloader_workers(runner)
         shutdown_distributed()
@@ -308,7 +339,8 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
         num_val: val images (None: the configs' 40).
         comparisons: :func:`compare_rows` (computed here when None).
     """
-    from .seed_tables import (COMPARISON_METRICS, comparison_notes, format_comparison_table,
+    from .seed_tables import (COMPARISON_METRICS, GAN_PAIRS, comparison_notes,
+                              format_comparison_table, format_seed_differences,
                               format_seed_table)
     tested = _tested(results)
     seed_list = ', '.join(map(str, seeds))
@@ -317,15 +349,22 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
              f'from its seed); {num_val or 40} demo val images, bins by hole ratio. Cells: mean '
              '± sample std over the seeds.', '']
 
-    def table(number, title):
+    def table(number, title, **kwargs):
         rows = [(n, {s: r['metrics'] for s, r in runs.items()}) for n, runs in tested
                 if any(v.name == n and number in v.tables for v in VARIANTS)]
         if rows:
-            lines.extend([format_seed_table(rows, title=f'Tab. {number} (demo): {title}'), ''])
+            lines.extend([format_seed_table(rows, title=title, **kwargs), ''])
+        return rows
 
-    table('1', 'SAIR vs LIIF per mask-ratio bin')
-    table('4', 'semantics added to other implicit representations')
-    table('6', 'ablations of the semantic branch')
+    table('1', 'Tab. 1 (demo): SAIR vs LIIF per mask-ratio bin')
+    table('4', 'Tab. 4 (demo): semantics added to other implicit representations')
+    table('6', 'Tab. 6 (demo): ablations of the semantic branch')
+    gan_rows = table('gan', 'Sharp fills (demo): L1 and GAN objectives, with and without '
+                     'semantics (demo-FID/KID/P-IDS: the DemoFeatureNet, not comparable to '
+                     'Inception numbers)', metrics=GAN_TABLE_METRICS)
+    if gan_rows:
+        lines += [format_seed_differences(dict(gan_rows), GAN_PAIRS,
+                                          [m for m, _ in GAN_TABLE_METRICS[2:]]), '']
     comparisons = compare_rows(results) if comparisons is None else comparisons
     if comparisons:
         lines += ['**Paired comparisons (demo)**: mean difference `a − b` over seeds of the '

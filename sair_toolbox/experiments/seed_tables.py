@@ -37,7 +37,13 @@ PAIRS: Tuple[Tuple[str, str], ...] = (
     ('SemLTE', 'LTE'),
     ('SAIR-EDSR', 'EDSR-LIIF'),
     ('SAIR + normalised field', 'SAIR'),
+    # Sharp fills: what semantics add under the adversarial objective, what it costs in PSNR.
+    ('SAIR GAN', 'LIIF GAN'),
+    ('SAIR GAN', 'SAIR'),
+    ('LIIF GAN', 'LIIF'),
 )
+#: The sharp-fills pairs whose set-level metrics (demo-FID, ...) are compared per seed.
+GAN_PAIRS: Tuple[Tuple[str, str], ...] = PAIRS[-3:]
 #: The hole-ratio bins of the demo tables and the group of all images, in table order.
 BINS: Tuple[str, ...] = ('0-20', '20-40', '40-60', 'all')
 #: Metrics of the mean ± std tables and their decimals.
@@ -180,3 +186,48 @@ def comparison_notes(comparisons: Mapping[str, Mapping[str, Mapping[str, PairedC
         notes.append(f'{label}: ' + (f'distinguishable from zero in {", ".join(sig)}' if sig
                                      else 'not distinguishable from zero in any bin'))
     return notes
+
+
+def format_seed_differences(metrics: Mapping[str, Mapping[Hashable, Mapping[str, float]]],
+                            pairs: Sequence[Tuple[str, str]], names: Sequence[str],
+                            bins: Sequence[str] = BINS, digits: int = 3) -> str:
+    """Paired differences of set-level metrics (FID, KID, P-IDS: one number per run, no
+    per-image score), ``a − b`` per seed, as ``mean [t interval]`` over the common seeds.
+
+    Args:
+        metrics: ``{row: {seed: flat test metrics}}``.
+        pairs: ``(a, b)`` row names; pairs with a missing row are skipped.
+        names: metric names (``'demo-FID'``); the cells read ``'{bin}/{name}'``.
+        bins: the bins per metric.
+        digits: decimals.
+
+    Returns:
+        A markdown table (rows = pair and metric, columns = bins), ``''`` without pairs.
+        ``(*)``: the t interval excludes zero; ``(n.s.)``: it does not; no mark with one seed.
+    """
+    from .stats import _signed, paired_t_interval
+    head = ['Difference', 'metric'] + list(bins) + ['seeds']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for a, b in pairs:
+        if a not in metrics or b not in metrics:
+            continue
+        common = [s for s in metrics[a] if s in metrics[b]]
+        for name in names:
+            cells = []
+            for bin_name in bins:
+                key = f'{bin_name}/{name}'
+                diffs = [metrics[a][s][key] - metrics[b][s][key] for s in common
+                         if key in metrics[a][s] and key in metrics[b][s]]
+                if not diffs:
+                    cells.append('-')
+                    continue
+                mean, low, high = paired_t_interval(diffs)
+                if len(diffs) < 2:
+                    cells.append(_signed(mean, digits))
+                    continue
+                mark = '(*)' if low > 0 or high < 0 else '(n.s.)'
+                cells.append(f'{_signed(mean, digits)} [{_signed(low, digits)}, '
+                             f'{_signed(high, digits)}] {mark}')
+            lines.append(f'| {a} − {b} | {name} | ' + ' | '.join(cells)
+                         + f' | {len(common)} |')
+    return '\n'.join(lines) if len(lines) > 2 else ''

@@ -78,7 +78,8 @@ class InpaintGAN(BaseModel):
     ``OptimWrapperDict`` state and the RNG states in ``RNGStateHook``'s, so resuming is exact.
     Distributed training needs ``model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel',
     find_unused_parameters=True)`` (set by the GAN configs), which wraps the two networks
-    separately. One step calls the generator twice (its loss, its prediction) and differentiates
+    separately. One step runs the generator once for its loss and its prediction (a generator
+    with ``loss_and_render``, such as SAIR; else twice) and differentiates
     the discriminator twice (R1's double backward), which DDP's reducer does not allow; so, as
     StyleGAN2's training loop does, everything runs under the wrappers' ``no_sync`` and the
     gradients are averaged over the processes explicitly before each optimizer step.
@@ -142,9 +143,16 @@ class InpaintGAN(BaseModel):
         """
         losses: Dict[str, Tensor] = {}
         if self.generator_loss_weight > 0:
-            own = self.generator(img, data_samples, mode='loss')
+            if hasattr(self._unwrapped_generator(), 'loss_and_render'):
+                # One encoder and field pass for both (SAIR): same values as the two calls.
+                own, pred = self.generator(img, data_samples, mode='loss_and_tensor')
+            else:
+                own = self.generator(img, data_samples, mode='loss')
+                pred = self.generator(img, data_samples, mode='tensor')
             losses = {k: self.generator_loss_weight * v.float() for k, v in own.items()}
-        pred = self.generator(img, data_samples, mode='tensor').float()
+        else:
+            pred = self.generator(img, data_samples, mode='tensor')
+        pred = pred.float()
         fake = img * (1 - mask) + pred * mask if self.disc_input == 'composite' else pred
         return losses, pred, fake
 

@@ -172,7 +172,9 @@ class SAIR(BaseModel):
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor') -> Union[Dict[str, Tensor], List, Tensor]:
         """``mode='loss'``: dict of losses; ``'predict'``: data samples with ``gt_img``,
-        ``pred_img``, ``output_img``; ``'tensor'``: the raw prediction (B, 3, H, W) in [0, 1]."""
+        ``pred_img``, ``output_img``; ``'tensor'``: the raw prediction (B, 3, H, W) in [0, 1];
+        ``'loss_and_tensor'``: both the losses and the raw prediction from one :meth:`encode`
+        (what an adversarial wrapper needs per step, :meth:`loss_and_render`)."""
         mask = stack_masks(data_samples).to(inputs)
         if mode == 'loss':
             return self.loss(inputs, mask)
@@ -180,11 +182,22 @@ class SAIR(BaseModel):
             return self.predict(inputs, mask, data_samples)
         if mode == 'tensor':
             return self.render(self.encode(inputs, mask), inputs.shape[-2:])
-        raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
+        if mode == 'loss_and_tensor':
+            return self.loss_and_render(inputs, mask)
+        raise ValueError(f'invalid mode {mode!r}; use loss, predict, tensor or loss_and_tensor')
 
-    def loss(self, img: Tensor, mask: Tensor) -> Dict[str, Tensor]:
-        """L1 reconstruction loss at the training queries + ``alpha *`` semantic loss."""
+    def loss_and_render(self, img: Tensor, mask: Tensor) -> Tuple[Dict[str, Tensor], Tensor]:
+        """:meth:`loss` and the full raw prediction (B, 3, H, W) in [0, 1], both with gradients,
+        from one :meth:`encode`: the same values (and random draws) as the separate
+        ``mode='loss'`` and ``mode='tensor'`` calls, at one encoder and SIR-field pass fewer."""
         rep = self.encode(img, mask)
+        return self.loss(img, mask, rep), self.render(rep, img.shape[-2:])
+
+    def loss(self, img: Tensor, mask: Tensor, rep: Optional[AIRInput] = None
+             ) -> Dict[str, Tensor]:
+        """L1 reconstruction loss at the training queries + ``alpha *`` semantic loss
+        (``rep``: the batch's :meth:`encode`, computed here when None)."""
+        rep = self.encode(img, mask) if rep is None else rep
         target = img * 2 - 1
         size = img.shape[-2:]
         if self.num_queries is None:

@@ -116,12 +116,22 @@ def test_one_schedule_seeds_and_the_stage_one_checkpoint(tmp_path):
     for name, cfg in cfgs.items():  # nothing tuned per variant; one seed drives all streams
         assert cfg.train_cfg.max_iters == 200 and cfg.randomness.seed == 2
         assert cfg.param_scheduler.milestones == [150]
-        assert cfg.optim_wrapper == cfgs['SAIR'].optim_wrapper
+        if variants[name].config.endswith('gan_demo.py'):  # the L1 generator's optimizer
+            assert cfg.optim_wrapper.generator == cfgs['SAIR'].optim_wrapper, name
+        else:
+            assert cfg.optim_wrapper == cfgs['SAIR'].optim_wrapper, name
         for dataset in demo_tables._datasets(cfg):
             assert dataset.data_seed == 2 and dataset.mask_seed == 2, name
             assert dataset.num_val == 120 and dataset.data_root == 'data/demo_val120', name
         if cfg.get('test_evaluator'):
-            assert cfg.test_evaluator.keep_records
+            evaluators = cfg.test_evaluator
+            evaluators = [evaluators] if isinstance(evaluators, dict) else evaluators
+            types = [e['type'] for e in evaluators]
+            assert all(e.get('keep_records') for e in evaluators
+                       if e['type'] == 'InpaintingMetric') and 'InpaintingMetric' in types
+            # The sharp-fills rows, L1 and GAN alike, are measured with the demo-FID family.
+            assert (types.count('DistributionMetric') == 1) == (
+                'gan' in variants[name].tables), name
     # The configs' own 40 val images keep data/demo (the README's demo numbers).
     cfg = demo_tables._load_cfg(variants['SAIR'], str(tmp_path / 'x'), options, {}, num_val=40)
     assert cfg.test_dataloader.dataset.data_root == 'data/demo'
@@ -169,6 +179,32 @@ def test_format_tables_and_comparisons_without_training():
     assert '| NFS | 23.50 | 0.800 |' in text
     summary = demo_tables.summarize(results)
     assert summary['SAIR']['all/PSNR']['std'] == pytest.approx(0.1, abs=0.01)
+
+
+def test_sharp_fills_table_and_set_level_differences():
+    def with_fid(run, fid):
+        run['metrics'].update({f'{b}/demo-{m}': fid + i for i, b in
+                               enumerate(('0-20', '20-40', '40-60', 'all'))
+                               for m in ('FID', 'KID', 'P-IDS')})
+        return run
+    results = {
+        'SAIR': dict(runs={s: with_fid(_fake_run(s, 0.5), 10.0 + s) for s in (0, 1, 2)}),
+        'LIIF': dict(runs={s: with_fid(_fake_run(s, 0.0), 11.0 + s) for s in (0, 1, 2)}),
+        'SAIR GAN': dict(runs={s: with_fid(_fake_run(s, 0.2), 5.0 + 0.1 * s) for s in (0, 1, 2)}),
+        'LIIF GAN': dict(runs={s: with_fid(_fake_run(s, -0.3), 6.0 + 0.2 * s)
+                               for s in (0, 1, 2)}),
+    }
+    text = demo_tables.format_tables(results, 20, (0, 1, 2), 120)
+    assert '**Sharp fills (demo)' in text and 'demo-FID' in text
+    # Per-seed paired set-level differences with a t interval: 5 - 6 = -1 +- 0.1 s -> (*)
+    line = next(x for x in text.splitlines()
+                if x.startswith('| SAIR GAN \u2212 LIIF GAN | demo-FID |'))
+    assert '\u22121.100 [' in line and '(*)' in line
+    line = next(x for x in text.splitlines()
+                if x.startswith('| SAIR GAN \u2212 SAIR | demo-FID |'))
+    assert '\u22125.900' in line  # -5 - 0.9 s, averaged
+    # The per-image PSNR comparisons include the GAN pairs.
+    assert 'SAIR GAN \u2212 LIIF GAN' in demo_tables.compare_rows(results)
 
 
 def test_eta():

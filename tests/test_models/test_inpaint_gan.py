@@ -124,3 +124,41 @@ def test_runner_trains_validates_and_resumes_exactly(tmp_path):
     assert resumed.iter == 4
     assert_same_state(model_state(straight), model_state(resumed))
     assert time.perf_counter() - start < 600  # about 1 min on 2 idle cores
+
+
+def test_one_generator_pass_equals_the_two_calls(cfg):
+    # generator_forward uses SAIR.loss_and_render (one encode); the plain reference is the
+    # separate mode='loss' and mode='tensor' calls. Same losses, prediction and gradients.
+    model, _ = _model_and_wrappers(cfg)
+    model.train()
+    data = model.data_preprocessor(_batch(), True)
+    img, samples = data['inputs'], data['data_samples']
+    mask = torch.stack([s.mask for s in samples]).to(img)
+    gen = model.generator
+    params = [p for p in gen.parameters() if p.requires_grad]
+
+    def run(fast):
+        torch.manual_seed(3)  # the query draws
+        if fast:
+            own, pred = gen(img, samples, mode='loss_and_tensor')
+        else:
+            own = gen(img, samples, mode='loss')
+            pred = gen(img, samples, mode='tensor')
+        total = sum(own.values()) + pred.square().mean()
+        grads = torch.autograd.grad(total, params)
+        return own, pred, grads
+
+    own_f, pred_f, grads_f = run(True)
+    own_r, pred_r, grads_r = run(False)
+    assert own_f.keys() == own_r.keys()
+    for k in own_f:
+        torch.testing.assert_close(own_f[k], own_r[k], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(pred_f, pred_r, rtol=1e-5, atol=1e-6)
+    for a, b in zip(grads_f, grads_r):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # The GAN step takes the one-pass path for SAIR.
+    calls = []
+    forward = gen.forward
+    gen.forward = lambda *a, mode='tensor', **k: calls.append(mode) or forward(*a, mode=mode, **k)
+    model.generator_forward(img, mask, samples)
+    assert calls == ['loss_and_tensor']

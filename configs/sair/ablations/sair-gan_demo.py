@@ -30,14 +30,15 @@ model = dict(
     disc_input='composite',
 )
 
-# One optimizer per network; the generator's is the L1 config's (so the objective is the only
-# difference), the discriminator's uses the usual GAN betas. The MultiStepLR of the base config
+# One optimizer per network, both under bfloat16 autocast as in the L1 config; the generator's is
+# the L1 config's (so the objective is the only difference), the discriminator's uses the usual GAN betas. The MultiStepLR of the base config
 # applies to both.
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',
-    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4, betas=(0.9, 0.999))),
-    discriminator=dict(type='OptimWrapper',
+    generator=dict(type='AutocastOptimWrapper',
+                   optimizer=dict(type='Adam', lr=5e-4, betas=(0.9, 0.999))),
+    discriminator=dict(type='AutocastOptimWrapper',
                        optimizer=dict(type='Adam', lr=5e-4, betas=(0.5, 0.999))),
 )
 # Distributed: each network in its own DDP (the discriminator is frozen during generator steps).
