@@ -2,7 +2,8 @@
 
     python tools/demo_tables.py [--out results/demo_tables] [--work-root work_dirs/demo_tables]
                                 [--iters 200] [--seeds 0 1 2] [--num-val 120]
-                                [--only SAIR LIIF ...]
+                                [--only SAIR LIIF ...] [--num-train 400] [--val-points 5]
+    python tools/demo_tables.py --rewrite [--out results/demo_tables]
 
 Trains SAIR, LIIF, NFS, OUS, SAIR with the demo SAM encoder, LTE/SemLTE, EDSR-LIIF/SAIR-EDSR and
 two-stage SIR (configs ``configs/sair/sair_demo.py`` and ``configs/sair/ablations/*_demo.py``)
@@ -38,6 +39,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--num-val', type=int, default=None, metavar='N',
                    help='demo val images of every run (default 120; 40 is the demo configs\' '
                         'own split in data/demo, other sizes go to data/demo_val<N>)')
+    p.add_argument('--num-train', type=int, default=None, metavar='N',
+                   help="demo training scenes of every run (default 400, the demo configs'; "
+                        'other sizes go to data/demo_train<N>...)')
+    p.add_argument('--val-points', type=int, default=5, metavar='K',
+                   help='validations per run, evenly spaced (Fig. 4 and the convergence '
+                        'check; default 5)')
+    p.add_argument('--rewrite', action='store_true',
+                   help="re-render --out's tables and figures from its results.json and the "
+                        'work dirs, without training')
     return p.parse_args(argv)
 
 
@@ -47,11 +57,17 @@ def main(argv=None):
     from sair_toolbox.experiments.demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS,
                                                       run_demo_tables)
     from sair_toolbox.utils.setup_env import tune_cpu_allocator
+    if args.rewrite:
+        from sair_toolbox.experiments.demo_tables import rewrite_outputs
+        rewrite_outputs(args.out)
+        print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
+        return 0
     tune_cpu_allocator()
     run_demo_tables(args.out, args.work_root, args.iters, args.only,
                     log=lambda msg: print(msg, flush=True),
                     seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
-                    num_val=DEFAULT_NUM_VAL if args.num_val is None else args.num_val)
+                    num_val=DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
+                    num_train=args.num_train, val_points=args.val_points)
     print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
     return 0
 

@@ -227,6 +227,7 @@ class SAIRInferencer:
                               'inpaint')
         load_weights(model, self._state, self.checkpoint, self.config)
         self._state = None
+        model = getattr(model, 'inference_model', model)  # a GAN checkpoint: its generator
         model.cfg = self.cfg
         model.dataset_meta = dict(self.dataset_meta)
         return model.to(self.device).eval()

@@ -139,7 +139,9 @@ def init_model(config: Any, checkpoint: Optional[str] = None,
 
     Returns:
         the model (an ``nn.Module``) in eval mode on ``device``, with ``model.cfg`` (the
-        config) and ``model.dataset_meta`` (see the module docstring).
+        config) and ``model.dataset_meta`` (see the module docstring). For an adversarial
+        wrapper (``InpaintGAN``) its ``inference_model``, the generator with the checkpoint's
+        weights: the discriminator is training-only.
 
     Raises:
         ConfigError, DataError, WeightsNotFoundError: one readable line (see the module doc).
@@ -151,6 +153,7 @@ def init_model(config: Any, checkpoint: Optional[str] = None,
     if state is not None:
         load_weights(model, state, checkpoint, name)
         del state
+    model = getattr(model, 'inference_model', model)  # a GAN checkpoint: its generator
     model.cfg = cfg
     model.dataset_meta = dataset_meta_of(cfg, meta)
     return model.to(device).eval()

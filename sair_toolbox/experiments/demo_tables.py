@@ -16,8 +16,9 @@ a semantic branch also runs the diagnostics of
 * ``results.json``: per row the runs of every seed (metrics, timings, work dirs), every
   per-image score (``per_image[seed]``: one record per val image with ``img_path``, ``bin``,
   ``PSNR``, ``SSIM``, ``L1``, ``input_*``), the mean ± std summaries and the comparisons;
-* ``fig3_label_maps.png`` (the first seed's SAIR) and ``fig4_curves.png`` (mean ± std bands over
-  seeds) (:mod:`sair_toolbox.experiments.figures`).
+* ``fig3_label_maps.png`` (the first seed's SAIR), ``fig4_curves.png`` (mean ± std bands over
+  seeds) and ``fig_sharp_fills.png`` (the same val images filled by the L1 and GAN models, with
+  and without semantics, first seed) (:mod:`sair_toolbox.experiments.figures`).
 
     from sair_toolbox.experiments.demo_tables import run_demo_tables
     run_demo_tables('results/demo_tables', iters=200, seeds=(0, 1, 2))
@@ -30,7 +31,7 @@ import os.path as osp
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sair_toolbox.utils.errors import ConfigError
 
@@ -168,6 +169,38 @@ def set_num_val(cfg, num_val: Optional[int]) -> None:
         dataset['data_root'] = f'{root}_val{num_val}'
 
 
+#: Training scenes of the demo configs (``configs/_base_/datasets/demo.py``).
+DEMO_NUM_TRAIN = 400
+
+
+def set_num_train(cfg, num_train: Optional[int]) -> None:
+    """Give every ``DemoDataset`` of the config ``num_train`` training scenes (in place).
+
+    Another size gets its own folder, ``<data_root>_train<N>`` (then ``_val<M>`` from
+    :func:`set_num_val`). Train scene ``i`` depends only on ``(seed, i)``, so the training sets
+    of the sizes are nested (the 50 scenes are the first 50 of the 400) and the val images are
+    the same for every size.
+
+    Args:
+        cfg: an MMEngine ``Config`` of a demo variant.
+        num_train: training scenes (>= 1); None keeps the config's.
+
+    Raises:
+        ConfigError: ``num_train`` not a positive integer.
+    """
+    if num_train is None:
+        return
+    if isinstance(num_train, bool) or not isinstance(num_train, int) or num_train < 1:
+        raise ConfigError(f'num_train must be a positive integer, got {num_train!r}')
+    for dataset in _datasets(cfg):
+        if dataset.get('type') != 'DemoDataset' or dataset.get('num_train',
+                                                               DEMO_NUM_TRAIN) == num_train:
+            continue
+        dataset['num_train'] = num_train
+        root = str(dataset.get('data_root', 'data/demo')).rstrip('/\\')
+        dataset['data_root'] = f'{root}_train{num_train}'
+
+
 def _keep_records(cfg) -> None:
     """Make the test evaluator's ``InpaintingMetric`` keep its per-image records."""
     evaluator = cfg.get('test_evaluator')
@@ -198,14 +231,16 @@ def _add_distribution_metric(cfg) -> None:
 
 
 def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
-              seed: int = 0, num_val: Optional[int] = None):
+              seed: int = 0, num_val: Optional[int] = None, num_train: Optional[int] = None):
     """The config of one (variant, seed) run: the common schedule, the seed's model, data and
-    mask seeds, ``num_val`` val images, per-image test records, and for a two-stage variant
-    the stage-one checkpoint of ``done`` (the runs of the same seed)."""
+    mask seeds, ``num_train`` training scenes and ``num_val`` val images, per-image test
+    records, and for a two-stage variant the stage-one checkpoint of ``done`` (the runs of
+    the same seed)."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, variant.config))
     cfg.merge_from_dict(options)
     apply_seeds(cfg, run_seeds(seed))
+    set_num_train(cfg, num_train)
     set_num_val(cfg, num_val)
     if 'gan' in variant.tables:
         _add_distribution_metric(cfg)
@@ -221,7 +256,7 @@ def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Di
 
 def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
                 log: Optional[Callable[[str], None]] = None, seed: int = 0,
-                num_val: Optional[int] = None) -> Dict:
+                num_val: Optional[int] = None, num_train: Optional[int] = None) -> Dict:
     """Train (and test) one variant under one table seed.
 
     Args:
@@ -235,6 +270,7 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
             prints one line per run with the time left).
         seed: the table seed (model, data and mask seeds).
         num_val: val images (:func:`set_num_val`; None keeps the config's).
+        num_train: training scenes (:func:`set_num_train`; None keeps the config's).
 
     Returns:
         ``seed``, ``work_dir``, ``checkpoint``, ``train_seconds``, ``seconds``, and for tested
@@ -251,7 +287,8 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
     from sair_toolbox.utils.setup_env import release_dataloader_workers
 
     from .diagnostics import semantic_diagnostics
-    cfg = _load_cfg(variant, work_dir, options, done, seed=seed, num_val=num_val)
+    cfg = _load_cfg(variant, work_dir, options, done, seed=seed, num_val=num_val,
+                    num_train=num_train)
     start = time.time()
     runner = build_runner(cfg)
     try:
@@ -329,7 +366,8 @@ def compare_rows(results: Dict[str, Dict]) -> Dict:
 
 
 def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (0, ),
-                  num_val: Optional[int] = None, comparisons: Optional[Dict] = None) -> str:
+                  num_val: Optional[int] = None, comparisons: Optional[Dict] = None,
+                  num_train: Optional[int] = None) -> str:
     """All tables as markdown: mean ± std over seeds, then the paired comparisons.
 
     Args:
@@ -338,6 +376,7 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
         seeds: the table seeds asked for.
         num_val: val images (None: the configs' 40).
         comparisons: :func:`compare_rows` (computed here when None).
+        num_train: training scenes (None: the configs' 400).
     """
     from .seed_tables import (COMPARISON_METRICS, GAN_PAIRS, comparison_notes,
                               format_comparison_table, format_seed_differences,
@@ -346,7 +385,8 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
     seed_list = ', '.join(map(str, seeds))
     lines = [f'All rows: {iters} iterations, the same schedule and data; seeds {seed_list} '
              '(each row trained once per seed; the model, data and mask seeds of a run all come '
-             f'from its seed); {num_val or 40} demo val images, bins by hole ratio. Cells: mean '
+             f'from its seed); {num_train or DEMO_NUM_TRAIN} training scenes, '
+             f'{num_val or 40} demo val images, bins by hole ratio. Cells: mean '
              '± sample std over the seeds.', '']
 
     def table(number, title, **kwargs):
@@ -447,6 +487,121 @@ def _clock(seconds: float) -> str:
     return f'{seconds // 60} min {seconds % 60:02d} s' if seconds >= 60 else f'{seconds} s'
 
 
+#: The columns of the sharp-fills figure, in order.
+FILL_ROWS = ('LIIF', 'SAIR', 'LIIF GAN', 'SAIR GAN')
+
+
+def sharp_fills_figure(results: Dict[str, Dict], out_path: str, seed: int,
+                       num_val: Optional[int] = DEFAULT_NUM_VAL, num_images: int = 4) -> bool:
+    """The same ``num_images`` val images (20-40 % and 40-60 % holes) filled by the L1 and
+    GAN models with and without semantics (:data:`FILL_ROWS`) of one seed, side by side.
+
+    Args:
+        results: ``{row: {'runs': {seed: {'checkpoint': ...}}}}`` (checkpoints on disk).
+        out_path: the PNG.
+        seed: which seed's models (and that seed's val masks).
+        num_val: the val split the runs were tested on.
+        num_images: rows of the figure.
+
+    Returns:
+        Whether it was drawn (False while a row of that seed is missing).
+    """
+    from sair_toolbox.apis.model import init_model
+    from sair_toolbox.registry import DATASETS
+
+    from .figures import fills_figure, pick_val_images
+    by_name = {v.name: v for v in VARIANTS}
+    runs = {n: results.get(n, {}).get('runs', {}).get(seed) for n in FILL_ROWS}
+    if not all(r and osp.isfile(r.get('checkpoint', '')) for r in runs.values()):
+        return False
+    cfg = _load_cfg(by_name['SAIR'], 'unused', schedule_options(5), {}, seed=seed,
+                    num_val=num_val)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    images = pick_val_images(dataset, num_images)
+    models = {n if n.endswith('GAN') else f'{n} L1':
+              init_model(osp.join(ROOT, by_name[n].config), runs[n]['checkpoint'])
+              for n in FILL_ROWS}
+    fills_figure(models, images, out_path,
+                 title=f'Demo val images, seed {seed}: L1 and GAN objectives, without (LIIF) '
+                       'and with (SAIR) semantics')
+    return True
+
+
+def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> None:
+    """Write ``results.json`` and ``tables.md`` (tables, comparisons, convergence check).
+
+    Args:
+        out_dir: the output folder.
+        results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
+        setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points`` of the runs.
+    """
+    from .convergence import format_levelling, levelling
+    from .seed_tables import comparisons_to_dict
+    iters, seeds, num_val = setting['iters'], list(setting['seeds']), setting.get('num_val')
+    num_train = setting.get('num_train')
+    comparisons = compare_rows(results)
+    level = levelling(results)
+    with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
+        json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
+                       num_train=num_train or DEMO_NUM_TRAIN,
+                       val_points=setting.get('val_points', 5),
+                       results=_jsonable(results), summary=summarize(results),
+                       comparisons=comparisons_to_dict(comparisons), levelling=level),
+                  f, indent=2)
+    with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
+        f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train)
+                + format_levelling(level))
+
+
+def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
+    """Read a :func:`run_demo_tables` output back: ``(results, setting)`` in the in-memory
+    form (``{row: {'name', 'config', 'tables', 'runs': {seed: run with 'per_image'}}}``) and
+    the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``.
+
+    Raises:
+        DataError: no readable ``results.json`` in ``out_dir``.
+    """
+    from sair_toolbox.utils.errors import DataError
+    path = osp.join(out_dir, 'results.json')
+    try:
+        with open(path, encoding='utf-8') as f:
+            saved = json.load(f)
+        rows = saved['results']
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f'{path}: not a demo_tables results.json ({exc})') from None
+    results = {}
+    for name, row in rows.items():
+        runs = {}
+        for seed, run in row.get('runs', {}).items():
+            run = dict(run)
+            records = row.get('per_image', {}).get(seed)
+            if records:
+                run['per_image'] = records
+            runs[int(seed)] = run
+        results[name] = dict({k: v for k, v in row.items() if k not in ('runs', 'per_image')},
+                             runs=runs)
+    setting = dict(iters=saved.get('iters'), seeds=saved.get('seeds', []),
+                   num_val=saved.get('num_val'),
+                   num_train=saved.get('num_train', DEMO_NUM_TRAIN),
+                   val_points=saved.get('val_points', 5))
+    return results, setting
+
+
+def rewrite_outputs(out_dir: str) -> Dict[str, Dict]:
+    """Re-render ``tables.md``, ``results.json``, Fig. 4 and the sharp-fills figure of a
+    finished output from its ``results.json`` and the runs' work dirs, without training
+    (``tools/demo_tables.py --rewrite``): e.g. after a change of the tables' format."""
+    from .figures import figure4
+    results, setting = load_results(out_dir)
+    write_outputs(out_dir, results, setting)
+    if all(results.get(n, {}).get('runs') for n in ('SAIR', 'LIIF')):
+        figure4(results, osp.join(out_dir, 'fig4_curves.png'))
+    if setting['seeds']:
+        sharp_fills_figure(results, osp.join(out_dir, 'fig_sharp_fills.png'),
+                           setting['seeds'][0], setting['num_val'])
+    return results
+
+
 # ---------------------------------------------------------------------------------- main
 def run_demo_tables(out_dir: str = 'results/demo_tables',
                     work_root: str = 'work_dirs/demo_tables',
@@ -454,7 +609,9 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                     names: Optional[Sequence[str]] = None,
                     log: Callable[[str], None] = print,
                     seeds: Sequence[int] = DEFAULT_SEEDS,
-                    num_val: Optional[int] = DEFAULT_NUM_VAL) -> Dict[str, Dict]:
+                    num_val: Optional[int] = DEFAULT_NUM_VAL,
+                    num_train: Optional[int] = None,
+                    val_points: int = 5) -> Dict[str, Dict]:
     """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
 
     The runs go seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
@@ -470,6 +627,10 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             time).
         seeds: the table seeds (distinct integers in ``[0, 2**31)``).
         num_val: val images of every run (:func:`set_num_val`; None: the configs' 40).
+        num_train: training scenes of every run (:func:`set_num_train`; None: the configs'
+            400).
+        val_points: validations per run, evenly spaced (the points of Fig. 4's curves and of
+            the convergence check, :func:`~sair_toolbox.experiments.convergence.levelling`).
 
     Returns:
         ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
@@ -489,10 +650,10 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             wanted.insert(wanted.index(n), by_name[n].stage_one)
     if num_val is not None:
         set_num_val({}, num_val)  # validates
+    set_num_train({}, num_train)
     from .figures import figure3, figure4
-    from .seed_tables import comparisons_to_dict
     os.makedirs(out_dir, exist_ok=True)
-    options = schedule_options(iters)
+    options = schedule_options(iters, val_points)
     results: Dict[str, Dict] = {
         n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
         for n in wanted}
@@ -504,7 +665,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
         log(f'demo_tables: [{i}/{len(jobs)}] {name} seed {seed} ({variant.config})')
         done = {n: r['runs'][seed] for n, r in results.items() if seed in r['runs']}
         work_dir = seed_work_dir(work_root, osp.splitext(osp.basename(variant.config))[0], seed)
-        run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val)
+        run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val,
+                          num_train=num_train)
         results[name]['runs'][seed] = run
         durations.setdefault(name, []).append(run['seconds'])
         left = _eta(durations, [n for _, n in jobs[i:]])
@@ -513,13 +675,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                if 'metrics' in run else '')
             + f'; {_clock(time.time() - start)} elapsed, about {_clock(left or 0)} left '
             f'({len(jobs) - i} of {len(jobs)} runs to go)')
-        comparisons = compare_rows(results)
-        with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
-            json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
-                           results=_jsonable(results), summary=summarize(results),
-                           comparisons=comparisons_to_dict(comparisons)), f, indent=2)
-        with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
-            f.write(format_tables(results, iters, seeds, num_val, comparisons))
+        write_outputs(out_dir, results, dict(iters=iters, seeds=seeds, num_val=num_val,
+                                             num_train=num_train, val_points=val_points))
         if name == 'SAIR' and seed == seeds[0] and '_model' in run:
             figure3(run, osp.join(out_dir, 'fig3_label_maps.png'))
         for key in ('_model', '_loader', '_text'):  # free the model
@@ -527,6 +684,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
         if name in ('SAIR', 'LIIF') and all(results.get(n, {}).get('runs', {}).get(seed)
                                             for n in ('SAIR', 'LIIF')):
             figure4(results, osp.join(out_dir, 'fig4_curves.png'))
+        if seed == seeds[0] and name in FILL_ROWS:
+            sharp_fills_figure(results, osp.join(out_dir, 'fig_sharp_fills.png'), seed, num_val)
     log(f'demo_tables: wrote {out_dir}/tables.md, results.json and figures in '
         f'{_clock(time.time() - start)}')
     return results

@@ -124,3 +124,67 @@ def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
     fig.suptitle(f'Fig. 4 (demo): {" vs ".join(scalars)}, mean ± std over '
                  f'{num_seeds} seed{"s" if num_seeds != 1 else ""}')
     fig.savefig(out_path, dpi=120)
+
+
+def pick_val_images(dataset, num_images: int = 4, bins: Sequence[str] = ('20-40', '40-60')
+                    ) -> list:
+    """The first ``num_images`` val samples whose mask falls in ``bins``, taken in turn from
+    each bin (``[(image (3, H, W) in [0, 1], mask (1, H, W), img_path), ...]``)."""
+    from sair_toolbox.models.data_preprocessor import build_data_preprocessor
+    pre = build_data_preprocessor(None)
+    by_bin = {b: [] for b in bins}
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        meta = sample['data_samples'].metainfo
+        b = meta.get('mask_bin')
+        if b in by_bin and len(by_bin[b]) < num_images:
+            data = pre(dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']]),
+                       False)
+            by_bin[b].append((data['inputs'][0], data['data_samples'][0].mask,
+                              meta.get('img_path')))
+        if all(len(v) >= num_images for v in by_bin.values()):
+            break
+    picked = []
+    while len(picked) < num_images and any(by_bin.values()):
+        for b in bins:
+            if by_bin[b] and len(picked) < num_images:
+                picked.append(by_bin[b].pop(0))
+    return picked
+
+
+def fills_figure(models: Dict[str, torch.nn.Module], images: list, out_path: str,
+                 title: str = '') -> None:
+    """The same val images filled by several models side by side: masked input | one column
+    per model (the composite at the input size) | ground truth.
+
+    Args:
+        models: ``{column title: model with inpaint(img, mask)}`` in column order.
+        images: from :func:`pick_val_images`.
+        out_path: the PNG to write.
+        title: the figure's title.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    columns = ['masked input'] + list(models) + ['ground truth']
+    fig = Figure(figsize=(1.7 * len(columns), 1.8 * len(images) + 0.4), layout='constrained')
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(images), len(columns), squeeze=False)
+    with torch.no_grad():
+        for r, (img, mask, _) in enumerate(images):
+            x, m = img[None], mask[None].to(img)
+            masked = np.where(m[0, 0, ..., None].numpy() > 0.5, 1.0,
+                              (x[0] * (1 - m[0])).permute(1, 2, 0).numpy())
+            row = [masked]
+            for model in models.values():
+                model.eval()
+                row.append(model.inpaint(x, m)[0].clamp(0, 1).permute(1, 2, 0).numpy())
+            row.append(x[0].permute(1, 2, 0).numpy())
+            for c, im in enumerate(row):
+                axes[r, c].imshow(im, interpolation='nearest')
+                axes[r, c].set_xticks([])
+                axes[r, c].set_yticks([])
+                if r == 0:
+                    axes[r, c].set_title(columns[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.savefig(out_path, dpi=120)

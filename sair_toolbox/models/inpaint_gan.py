@@ -267,6 +267,13 @@ class InpaintGAN(BaseModel):
         gen = self.generator
         return gen.module if hasattr(gen, 'no_sync') and hasattr(gen, 'module') else gen
 
+    @property
+    def inference_model(self) -> nn.Module:
+        """The generator (unwrapped from DDP): what inference, label maps, text guidance, the
+        visualization hook and the memory guard use, so that a GAN checkpoint serves wherever
+        its generator's does (:func:`~sair_toolbox.apis.model.init_model` returns it)."""
+        return self._unwrapped_generator()
+
     @torch.no_grad()
     def inpaint(self, *args, **kwargs) -> Tensor:
         """The generator's ``inpaint`` (e.g. :meth:`SAIR.inpaint`), so that a GAN checkpoint

@@ -136,8 +136,9 @@ def scores_from_confusion(confusion: Tensor) -> Dict[str, Any]:
 def semantic_encoder_cfg(model_cfg: Mapping[str, Any]) -> Dict[str, Any]:
     """The semantic encoder's config inside a model config.
 
-    Looks at ``model.semantic_encoder`` and then ``model.sir.encoder`` (the layout of the SAIR
-    configs). The encoder must be text-aligned (CLIP): a SAM encoder has no text tower.
+    Looks at ``model.semantic_encoder``, then ``model.sir.encoder`` (the layout of the SAIR
+    configs), then the same inside ``model.generator`` (an adversarial wrapper such as
+    ``InpaintGAN``). The encoder must be text-aligned (CLIP): a SAM encoder has no text tower.
 
     Raises:
         ConfigError: no semantic encoder, or one without a CLIP ``arch``.
@@ -145,6 +146,8 @@ def semantic_encoder_cfg(model_cfg: Mapping[str, Any]) -> Dict[str, Any]:
     enc = model_cfg.get('semantic_encoder')
     if enc is None and isinstance(model_cfg.get('sir'), Mapping):
         enc = model_cfg['sir'].get('encoder')
+    if enc is None and isinstance(model_cfg.get('generator'), Mapping):
+        return semantic_encoder_cfg(model_cfg['generator'])
     if not isinstance(enc, Mapping):
         raise ConfigError('the model config has no semantic encoder (model.semantic_encoder or '
                           'model.sir.encoder) to take the CLIP weights for the text embeddings '

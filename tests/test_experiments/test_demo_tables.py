@@ -11,6 +11,15 @@ from sair_toolbox.utils.errors import ConfigError
 from tests.test_configs.shrink import shrink
 
 
+def random_feature_nets(cfg):
+    """The demo-FID metrics with a random-weight DemoFeatureNet (no 1-minute pretraining)."""
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key)
+        for e in [evaluators] if isinstance(evaluators, dict) else (evaluators or []):
+            if e.get('type') == 'DistributionMetric':
+                e['feature_net'] = dict(type='DemoFeatureNet', pretrained=None)
+
+
 @pytest.fixture
 def tiny_load_cfg(tmp_path, monkeypatch):
     """Every variant's config as written, scaled down and pointed at a tiny demo data set."""
@@ -26,6 +35,7 @@ def tiny_load_cfg(tmp_path, monkeypatch):
             if cfg.get(key):
                 cfg[key].update(batch_size=3, num_workers=0, persistent_workers=False)
                 cfg[key].dataset.update(data)
+        random_feature_nets(cfg)
         return cfg
 
     monkeypatch.setattr(demo_tables, '_load_cfg', load)
@@ -90,6 +100,13 @@ def test_seeded_tables_comparisons_and_figures(tmp_path, tiny_load_cfg):
     # One schedule for all: the same number of iterations in every run's checkpoint name.
     assert all(r['checkpoint'].endswith('iter_5.pth')
                for row in saved['results'].values() for r in row['runs'].values())
+    # The convergence check reads the val curves of every run.
+    assert set(saved['levelling']) == {'SAIR', 'LIIF'} and 'Convergence' in tables
+    assert saved['num_train'] == 400 and saved['val_points'] == 5
+    # --rewrite re-renders the same tables from results.json and the work dirs.
+    demo_tables.rewrite_outputs(str(out))
+    assert (out / 'tables.md').read_text() == tables
+    assert json.loads((out / 'results.json').read_text()) == saved
 
 
 def test_sam_row_skips_the_text_side(tmp_path, tiny_load_cfg):

@@ -130,6 +130,7 @@ class InpaintVisualizationHook(Hook):
             return None
         indices = self._indices(dataset)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = getattr(model, 'inference_model', model)  # a GAN: its generator
         meta = dataset.metainfo or {}
         classes = list(meta.get('classes') or [])
         palette = np.asarray(meta.get('palette') or default_palette(max(len(classes), 1)),

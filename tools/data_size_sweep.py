@@ -1,0 +1,55 @@
+"""SAIR − LIIF against the inpainter's training-set size on the demo world (encoder fixed).
+
+    python tools/data_size_sweep.py [--out results/demo_datasize] [--sizes 50 100 400 1600]
+                                    [--seeds 0 1 2] [--iters 200] [--num-val 120]
+                                    [--reuse results/demo_tables]
+
+Trains SAIR and LIIF once per size and seed with the demo tables' common schedule (the same
+iterations for every size), on nested training sets and the same val images, and writes
+``sweep.md``, ``sweep.json`` and ``datasize_sweep.png`` into ``--out`` (each size's own tables
+in ``n<size>/``). The 400-scene point is read from ``--reuse`` (a finished
+``tools/demo_tables.py`` output) when its schedule, seeds and val images match; ``--reuse ''``
+retrains it. See :mod:`sair_toolbox.experiments.data_size`.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from sair_toolbox.utils.errors import cli_main
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog='data_size_sweep.py',
+                                description="SAIR - LIIF against the inpainter's data size")
+    p.add_argument('--out', default='results/demo_datasize', help='output folder')
+    p.add_argument('--work-root', default='work_dirs/demo_datasize',
+                   help="parent of the runs' work dirs")
+    p.add_argument('--sizes', nargs='+', type=int, default=None, metavar='N',
+                   help='training scenes per run (default 50 100 400 1600)')
+    p.add_argument('--seeds', nargs='+', type=int, default=None, metavar='SEED',
+                   help='seeds (default 0 1 2)')
+    p.add_argument('--iters', type=int, default=200, help='iterations of every run')
+    p.add_argument('--num-val', type=int, default=None, metavar='N',
+                   help='val images (default 120)')
+    p.add_argument('--reuse', default='results/demo_tables', metavar='DIR',
+                   help="a demo_tables output to take the matching size from ('' = never)")
+    return p.parse_args(argv)
+
+
+@cli_main
+def main(argv=None):
+    args = parse_args(argv)
+    from sair_toolbox.experiments.data_size import SIZES, run_data_size_sweep
+    from sair_toolbox.experiments.demo_tables import DEFAULT_NUM_VAL, DEFAULT_SEEDS
+    from sair_toolbox.utils.setup_env import tune_cpu_allocator
+    tune_cpu_allocator()
+    run_data_size_sweep(args.out, args.work_root, args.sizes or SIZES,
+                        DEFAULT_SEEDS if args.seeds is None else args.seeds, args.iters,
+                        DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
+                        args.reuse or None, log=lambda msg: print(msg, flush=True))
+    print(open(osp.join(args.out, 'sweep.md'), encoding='utf-8').read())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
