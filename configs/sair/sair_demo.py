@@ -1,6 +1,6 @@
 # SAIR on the embedded demo data (procedural scenes with per-pixel labels, generated offline on
 # first use into data/demo): the full pipeline -- frozen MaskCLIP-style encoder, SIR, appearance
-# CNN, AIR -- scaled down to train on 2 CPU cores in about 6 minutes, pretraining included.
+# CNN, AIR -- scaled down to train on 2 CPU cores in about 5 minutes, pretraining included.
 #
 #   python tools/train.py configs/sair/sair_demo.py
 #   python tools/test.py configs/sair/sair_demo.py work_dirs/sair_demo/iter_600.pth
@@ -54,8 +54,8 @@ max_iters = 600
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=300)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# bfloat16 autocast (AutocastOptimWrapper): 0.50 -> 0.29 s per step on 2 CPU cores (measured with
-# the Runner); the README compares it with float32 training. For float32 training use
+# bfloat16 autocast (AutocastOptimWrapper): 0.58x the float32 step on 2 CPU cores (0.50 -> 0.29 s
+# back to back in the Runner); the README compares it with float32 training. For float32 use
 #   --cfg-options optim_wrapper.type=OptimWrapper
 # Validation and test run in float32.
 optim_wrapper = dict(type='AutocastOptimWrapper',  # dtype='bfloat16' by default
