@@ -201,30 +201,28 @@ def set_num_train(cfg, num_train: Optional[int]) -> None:
         dataset['data_root'] = f'{root}_train{num_train}'
 
 
+def _metric_cfgs(evaluator) -> List:
+    """An evaluator config (one metric config, a list of them, or None) as a list."""
+    return [evaluator] if isinstance(evaluator, Mapping) else list(evaluator or [])
+
+
 def _keep_records(cfg) -> None:
     """Make the test evaluator's ``InpaintingMetric`` keep its per-image records."""
     evaluator = cfg.get('test_evaluator')
-    if isinstance(evaluator, Mapping):
-        evaluator = [evaluator]
-        single = True
-    else:
-        single = False
     kept = [dict(e, keep_records=True) if isinstance(e, Mapping)
-            and e.get('type') == 'InpaintingMetric' else e for e in (evaluator or [])]
+            and e.get('type') == 'InpaintingMetric' else e for e in _metric_cfgs(evaluator)]
     if kept:
-        cfg.test_evaluator = kept[0] if single else kept
+        cfg.test_evaluator = kept[0] if isinstance(evaluator, Mapping) else kept
 
 
 def _inpainting_metric_cfg(evaluator) -> Mapping:
     """The ``InpaintingMetric`` config of a test evaluator (one metric or a list)."""
-    metrics = [evaluator] if isinstance(evaluator, Mapping) else list(evaluator)
-    return next(m for m in metrics if m.get('type') == 'InpaintingMetric')
+    return next(m for m in _metric_cfgs(evaluator) if m.get('type') == 'InpaintingMetric')
 
 
 def _add_distribution_metric(cfg) -> None:
     """Append :data:`DEMO_DISTRIBUTION_METRIC` to the test evaluator unless it has one."""
-    evaluator = cfg.get('test_evaluator')
-    metrics = [evaluator] if isinstance(evaluator, Mapping) else list(evaluator or [])
+    metrics = _metric_cfgs(cfg.get('test_evaluator'))
     if not any(isinstance(m, Mapping) and m.get('type') == 'DistributionMetric'
                for m in metrics):
         cfg.test_evaluator = metrics + [dict(DEMO_DISTRIBUTION_METRIC)]

@@ -46,15 +46,21 @@ def figure3(result: Dict, out_path: str, num_images: int = 4, mask_bin: str = '4
               'ground truth']
     fig = Figure(figsize=(8, 2.1 * len(rows)), layout='constrained')
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(rows), 4, squeeze=False)
+    image_grid(fig.subplots(len(rows), 4, squeeze=False), rows, titles, fontsize=9)
+    fig.savefig(out_path, dpi=120)
+
+
+def image_grid(axes, rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str],
+               fontsize: int = 9) -> None:
+    """Draw ``rows`` of (H, W[, 3]) images into a 2-D array of axes, without ticks, with the
+    column ``titles`` over the first row."""
     for r, row in enumerate(rows):
         for c, im in enumerate(row):
             axes[r, c].imshow(im, interpolation='nearest')
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
             if r == 0:
-                axes[r, c].set_title(titles[c], fontsize=9)
-    fig.savefig(out_path, dpi=120)
+                axes[r, c].set_title(titles[c], fontsize=fontsize)
 
 
 def seed_band(curves: Sequence[Sequence[Tuple[int, float]]]
@@ -168,9 +174,9 @@ def fills_figure(models: Dict[str, torch.nn.Module], images: list, out_path: str
     columns = ['masked input'] + list(models) + ['ground truth']
     fig = Figure(figsize=(1.7 * len(columns), 1.8 * len(images) + 0.4), layout='constrained')
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(images), len(columns), squeeze=False)
+    rows = []
     with torch.no_grad():
-        for r, (img, mask, _) in enumerate(images):
+        for img, mask, _ in images:
             x, m = img[None], mask[None].to(img)
             masked = np.where(m[0, 0, ..., None].numpy() > 0.5, 1.0,
                               (x[0] * (1 - m[0])).permute(1, 2, 0).numpy())
@@ -179,12 +185,9 @@ def fills_figure(models: Dict[str, torch.nn.Module], images: list, out_path: str
                 model.eval()
                 row.append(model.inpaint(x, m)[0].clamp(0, 1).permute(1, 2, 0).numpy())
             row.append(x[0].permute(1, 2, 0).numpy())
-            for c, im in enumerate(row):
-                axes[r, c].imshow(im, interpolation='nearest')
-                axes[r, c].set_xticks([])
-                axes[r, c].set_yticks([])
-                if r == 0:
-                    axes[r, c].set_title(columns[c], fontsize=8)
+            rows.append(row)
+    image_grid(fig.subplots(len(images), len(columns), squeeze=False), rows, columns,
+               fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.savefig(out_path, dpi=120)
