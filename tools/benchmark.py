@@ -13,12 +13,15 @@ case measures); this script parses the flags and dispatches:
   bfloat16 folded inference at 2x, 4x and 6x output.
 - ``all`` (default): ``heads`` then ``model``.
 - ``linear``: the MLP-layer kernels per dtype (what the heads' ``linear`` uses).
+- ``demo-step``: one demo training step (``configs/sair/sair_demo.py``, batch 8, bf16) with the
+  appearance encoder in NCHW against NHWC (``channels_last``), their ratio and loss difference.
 
 Examples::
 
     python tools/benchmark.py                  # both tables, S = 256, 3 repeats
     python tools/benchmark.py --suite model --memory-sweep
     python tools/benchmark.py --suite linear   # MLP-layer kernels per dtype (what linear() uses)
+    python tools/benchmark.py --suite demo-step --threads 2 --repeat 5
     python tools/benchmark.py --quick          # smoke run (tiny widths, S = 32)
     python tools/benchmark.py --threads 2 --repeat 5 --case liif_air_x1
     python tools/benchmark.py --allocator compare --fast-only   # glibc default vs tuned
@@ -34,6 +37,7 @@ import sys
 import torch
 
 from sair_toolbox.experiments.benchmarks.allocators import compare_allocators
+from sair_toolbox.experiments.benchmarks.demo_step import demo_step_benchmark
 from sair_toolbox.experiments.benchmarks.heads import heads_benchmark
 from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
 from sair_toolbox.experiments.benchmarks.model import MODEL_CASES, model_benchmark
@@ -61,9 +65,10 @@ def parse_args(argv=None):
                         help='tuned: keep freed memory in-process as the tools do (default); '
                         'glibc: allocator defaults; compare: run both in child processes')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear'), default='all',
-                        help='implicit-head table, whole-model table, both (default), or the '
-                        'linear-kernel comparison')
+    parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear', 'demo-step'),
+                        default='all',
+                        help='implicit-head table, whole-model table, both (default), the '
+                        'linear-kernel comparison, or the demo training step NCHW vs NHWC')
     parser.add_argument('--model-case', action='append', default=None,
                         choices=[c[0] for c in MODEL_CASES],
                         help='whole-model: run only this case (repeatable); default all')
@@ -90,6 +95,9 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.suite == 'linear':
         linear_benchmark(args.repeat, quick=args.quick, seed=args.seed)
+        return
+    if args.suite == 'demo-step':
+        demo_step_benchmark(args.repeat, quick=args.quick, seed=args.seed)
         return
     if args.suite != 'model':
         heads_benchmark(args.size, args.repeat, batch=args.batch, chunk=args.chunk,

@@ -45,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--val-points', type=int, default=5, metavar='K',
                    help='validations per run, evenly spaced (Fig. 4 and the convergence '
                         'check; default 5)')
+    p.add_argument('--lr-schedule', choices=('step', 'cosine'), default='step',
+                   help='learning-rate schedule of every run: halved at 75 %% (default, as the '
+                        'demo configs) or cosine decay to 1 %% (the convergence runs)')
     p.add_argument('--rewrite', action='store_true',
                    help="re-render --out's tables and figures from its results.json and the "
                         'work dirs, without training')
@@ -67,7 +70,8 @@ def main(argv=None):
                     log=lambda msg: print(msg, flush=True),
                     seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
                     num_val=DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
-                    num_train=args.num_train, val_points=args.val_points)
+                    num_train=args.num_train, val_points=args.val_points,
+                    lr_schedule=args.lr_schedule)
     print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
     return 0
 

@@ -25,6 +25,7 @@ a semantic branch also runs the diagnostics of
 
 ``tools/demo_tables.py`` is the command-line front end.
 """
+import copy
 import json
 import os
 import os.path as osp
@@ -105,21 +106,45 @@ DEFAULT_NUM_VAL = 120
 DEFAULT_SEEDS = (0, 1, 2)
 
 
-def schedule_options(iters: int, val_points: int = 5, seed: int = 0) -> Dict:
+#: Learning-rate schedules of :func:`schedule_options` (``--lr-schedule``).
+LR_SCHEDULES = ('step', 'cosine')
+#: The cosine schedule's final learning rate, as a fraction of the initial one.
+COSINE_END_RATIO = 0.01
+
+
+def lr_scheduler_cfg(iters: int, lr_schedule: str = 'step') -> Dict:
+    """The common learning-rate schedule over ``iters`` iterations, as an MMEngine scheduler.
+
+    ``'step'``: the learning rate halved at 75 % (as ``sair_demo.py`` does at 450 of 600).
+    ``'cosine'``: cosine annealing from the config's learning rate to
+    :data:`COSINE_END_RATIO` of it at the last iteration (the schedule of the convergence runs:
+    training ends at a small learning rate, so the last val point is the end of a decay, not a
+    snapshot mid-descent).
+    """
+    if lr_schedule == 'step':
+        return dict(_delete_=True, type='MultiStepLR', by_epoch=False,
+                    milestones=[int(iters * 0.75)], gamma=0.5)
+    if lr_schedule == 'cosine':
+        return dict(_delete_=True, type='CosineAnnealingLR', by_epoch=False, begin=0,
+                    end=iters, T_max=iters, eta_min_ratio=COSINE_END_RATIO)
+    raise ConfigError(f'lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}')
+
+
+def schedule_options(iters: int, val_points: int = 5, seed: int = 0,
+                     lr_schedule: str = 'step') -> Dict:
     """``merge_from_dict`` overrides giving every variant the same schedule.
 
-    ``iters`` iterations, the learning rate halved at 75 % (as ``sair_demo.py`` does at 450 of
-    600), validation ``val_points`` times (the Fig. 4 curves), logging every 10 iterations, one
-    final checkpoint, a fixed seed (:func:`_load_cfg` then sets the table seed's model, data and
-    mask seeds with :func:`~sair_toolbox.experiments.seeding.apply_seeds`).
+    ``iters`` iterations under :func:`lr_scheduler_cfg` (``lr_schedule``), validation
+    ``val_points`` times (the Fig. 4 curves), logging every 10 iterations, one final
+    checkpoint, a fixed seed (:func:`_load_cfg` then sets the table seed's model, data and mask
+    seeds with :func:`~sair_toolbox.experiments.seeding.apply_seeds`).
     """
     if iters < val_points:
         raise ConfigError(f'iters must be >= val_points ({val_points}), got {iters}')
     return {
         'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters,
                           val_interval=iters // val_points),
-        'param_scheduler': dict(_delete_=True, type='MultiStepLR', by_epoch=False,
-                                milestones=[int(iters * 0.75)], gamma=0.5),
+        'param_scheduler': lr_scheduler_cfg(iters, lr_schedule),
         'default_hooks': dict(logger=dict(interval=10),
                               checkpoint=dict(interval=iters, max_keep_ckpts=1)),
         'randomness': dict(seed=seed),
@@ -236,7 +261,10 @@ def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Di
     the same seed)."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, variant.config))
-    cfg.merge_from_dict(options)
+    # A copy: merge_from_dict consumes the '_delete_' markers of the dict it is given, and the
+    # same options serve every run (without them, a later run's scheduler would keep the
+    # config's own keys beside the common schedule's).
+    cfg.merge_from_dict(copy.deepcopy(options))
     apply_seeds(cfg, run_seeds(seed))
     set_num_train(cfg, num_train)
     set_num_val(cfg, num_val)
@@ -365,7 +393,7 @@ def compare_rows(results: Dict[str, Dict]) -> Dict:
 
 def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (0, ),
                   num_val: Optional[int] = None, comparisons: Optional[Dict] = None,
-                  num_train: Optional[int] = None) -> str:
+                  num_train: Optional[int] = None, lr_schedule: str = 'step') -> str:
     """All tables as markdown: mean ± std over seeds, then the paired comparisons.
 
     Args:
@@ -375,13 +403,17 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
         num_val: val images (None: the configs' 40).
         comparisons: :func:`compare_rows` (computed here when None).
         num_train: training scenes (None: the configs' 400).
+        lr_schedule: the runs' :func:`lr_scheduler_cfg` schedule.
     """
     from .seed_tables import (COMPARISON_METRICS, GAN_PAIRS, comparison_notes,
                               format_comparison_table, format_seed_differences,
                               format_seed_table)
     tested = _tested(results)
     seed_list = ', '.join(map(str, seeds))
-    lines = [f'All rows: {iters} iterations, the same schedule and data; seeds {seed_list} '
+    schedule = ('learning rate halved at 75 %' if lr_schedule == 'step' else
+                f'cosine learning-rate decay to {COSINE_END_RATIO:g} x')
+    lines = [f'All rows: {iters} iterations ({schedule}), the same schedule and data; '
+             f'seeds {seed_list} '
              '(each row trained once per seed; the model, data and mask seeds of a run all come '
              f'from its seed); {num_train or DEMO_NUM_TRAIN} training scenes, '
              f'{num_val or 40} demo val images, bins by hole ratio. Cells: mean '
@@ -531,30 +563,34 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     Args:
         out_dir: the output folder.
         results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
-        setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points`` of the runs.
+        setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points`` and
+            ``lr_schedule`` of the runs.
     """
     from .convergence import format_levelling, levelling
     from .seed_tables import comparisons_to_dict
     iters, seeds, num_val = setting['iters'], list(setting['seeds']), setting.get('num_val')
     num_train = setting.get('num_train')
+    lr_schedule = setting.get('lr_schedule', 'step')
     comparisons = compare_rows(results)
     level = levelling(results)
     with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
         json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
                        num_train=num_train or DEMO_NUM_TRAIN,
-                       val_points=setting.get('val_points', 5),
+                       val_points=setting.get('val_points', 5), lr_schedule=lr_schedule,
                        results=_jsonable(results), summary=summarize(results),
                        comparisons=comparisons_to_dict(comparisons), levelling=level),
                   f, indent=2)
     with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
-        f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train)
+        f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train,
+                              lr_schedule=lr_schedule)
                 + format_levelling(level))
 
 
 def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
     """Read a :func:`run_demo_tables` output back: ``(results, setting)`` in the in-memory
     form (``{row: {'name', 'config', 'tables', 'runs': {seed: run with 'per_image'}}}``) and
-    the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``.
+    the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
+    ``lr_schedule``.
 
     Raises:
         DataError: no readable ``results.json`` in ``out_dir``.
@@ -581,7 +617,8 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
     setting = dict(iters=saved.get('iters'), seeds=saved.get('seeds', []),
                    num_val=saved.get('num_val'),
                    num_train=saved.get('num_train', DEMO_NUM_TRAIN),
-                   val_points=saved.get('val_points', 5))
+                   val_points=saved.get('val_points', 5),
+                   lr_schedule=saved.get('lr_schedule', 'step'))
     return results, setting
 
 
@@ -609,7 +646,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                     seeds: Sequence[int] = DEFAULT_SEEDS,
                     num_val: Optional[int] = DEFAULT_NUM_VAL,
                     num_train: Optional[int] = None,
-                    val_points: int = 5) -> Dict[str, Dict]:
+                    val_points: int = 5,
+                    lr_schedule: str = 'step') -> Dict[str, Dict]:
     """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
 
     The runs go seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
@@ -629,6 +667,7 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             400).
         val_points: validations per run, evenly spaced (the points of Fig. 4's curves and of
             the convergence check, :func:`~sair_toolbox.experiments.convergence.levelling`).
+        lr_schedule: the common learning-rate schedule (:func:`lr_scheduler_cfg`).
 
     Returns:
         ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
@@ -651,7 +690,7 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     set_num_train({}, num_train)
     from .figures import figure3, figure4
     os.makedirs(out_dir, exist_ok=True)
-    options = schedule_options(iters, val_points)
+    options = schedule_options(iters, val_points, lr_schedule=lr_schedule)
     results: Dict[str, Dict] = {
         n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
         for n in wanted}
@@ -674,7 +713,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             + f'; {_clock(time.time() - start)} elapsed, about {_clock(left or 0)} left '
             f'({len(jobs) - i} of {len(jobs)} runs to go)')
         write_outputs(out_dir, results, dict(iters=iters, seeds=seeds, num_val=num_val,
-                                             num_train=num_train, val_points=val_points))
+                                             num_train=num_train, val_points=val_points,
+                                             lr_schedule=lr_schedule))
         if name == 'SAIR' and seed == seeds[0] and '_model' in run:
             figure3(run, osp.join(out_dir, 'fig3_label_maps.png'))
         for key in ('_model', '_loader', '_text'):  # free the model

@@ -120,6 +120,32 @@ def test_sam_row_skips_the_text_side(tmp_path, tiny_load_cfg):
     assert not (tmp_path / 'out' / 'fig3_label_maps.png').exists()
 
 
+def test_cosine_schedule_decays_to_one_percent_for_every_row(tmp_path):
+    import torch
+    from mmengine.optim.scheduler import CosineAnnealingLR
+
+    options = demo_tables.schedule_options(40, 4, lr_schedule='cosine')
+    for variant in demo_tables.VARIANTS[:3]:
+        cfg = demo_tables._load_cfg(variant, str(tmp_path / variant.name), options, {},
+                                    seed=0, num_val=120)
+        assert cfg.param_scheduler.type == 'CosineAnnealingLR'
+        assert cfg.param_scheduler.T_max == 40 and 'milestones' not in cfg.param_scheduler
+    sched = {k: v for k, v in demo_tables.lr_scheduler_cfg(40, 'cosine').items()
+             if k not in ('_delete_', 'type')}
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=5e-4)
+    scheduler = CosineAnnealingLR(opt, **sched)
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
+        scheduler.step()
+    assert lrs[0] == pytest.approx(5e-4) and lrs == sorted(lrs, reverse=True)
+    # The last iteration runs one step short of the end value.
+    assert lrs[-1] == pytest.approx(5e-4 * demo_tables.COSINE_END_RATIO, rel=0.2)
+    with pytest.raises(ConfigError, match='lr_schedule'):
+        demo_tables.schedule_options(40, lr_schedule='linear')
+
+
 def test_one_schedule_seeds_and_the_stage_one_checkpoint(tmp_path):
     variants = {v.name: v for v in demo_tables.VARIANTS}
     assert variants['SAIR (SAM)'].config.endswith('sair-sam_demo.py')

@@ -51,14 +51,16 @@ class AppearanceCNN(BaseAppearanceEncoder):
         num_res_blocks: ResNet blocks at H/4 (8 in the paper).
         dilation: dilation of the first conv of each ResNet block.
         norm_cfg: optional norm layer after each conv of the ResNet blocks.
+        channels_last: run the convolutions NHWC (see :class:`BaseAppearanceEncoder`).
     """
 
     size_divisor = 4
 
     def __init__(self, in_channels: int = 4, base_channels: int = 64, num_res_blocks: int = 8,
                  dilation: int = 1, norm_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 channels_last: bool = True, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        self.channels_last = channels_last
         c1, c2, c3 = base_channels, base_channels * 2, base_channels * 4
         self.out_channels = c1
         relu = nn.ReLU(inplace=True)

@@ -14,10 +14,17 @@ class BaseAppearanceEncoder(BaseModule):
     ``cat(x, M)``, where ``x = (2 I_m - 1) * (1 - M)`` is the masked image in [-1, 1] with holes
     at 0 (mid-grey) and ``M`` is the mask (1 = missing). ``size_divisor`` is the factor the input
     sides must be divisible by; other sizes are reflect-padded and the output is cropped back.
+
+    Memory layout: with ``channels_last`` (an ``__init__`` option of every subclass, default
+    True) the convolutions run on NHWC tensors and the features come back NHWC (a
+    ``torch.channels_last`` tensor of the same shape and values). oneDNN's CPU convolutions are
+    faster in that layout, and the implicit heads' projection and row table want it anyway
+    (measured in the README: a demo SAIR training step 0.35 -> 0.31 s, the same loss).
     """
 
     out_channels: int
     size_divisor: int = 1
+    channels_last: bool = True
 
     def forward(self, img_masked: Tensor, mask: Tensor) -> Tensor:
         """Appearance features.
@@ -44,6 +51,8 @@ class BaseAppearanceEncoder(BaseModule):
             # Reflect padding needs pad < side; replicate covers tiny inputs.
             mode = 'reflect' if pad_h < h and pad_w < w else 'replicate'
             x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         out = self.encode(x)
         return out[..., :h, :w]
 

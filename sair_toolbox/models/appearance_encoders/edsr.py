@@ -34,11 +34,14 @@ class EDSREncoder(BaseAppearanceEncoder):
         channels: feature width (64 in EDSR-baseline); ``out_channels == channels``.
         num_blocks: residual blocks (16 in EDSR-baseline).
         res_scale: residual scaling (1 in EDSR-baseline).
+        channels_last: run the convolutions NHWC (see :class:`BaseAppearanceEncoder`).
     """
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 16,
-                 res_scale: float = 1.0, init_cfg: Optional[dict] = None):
+                 res_scale: float = 1.0, channels_last: bool = True,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        self.channels_last = channels_last
         self.out_channels = channels
         self.head = nn.Conv2d(in_channels, channels, 3, padding=1)
         self.body = nn.Sequential(*[EDSRResBlock(channels, res_scale) for _ in range(num_blocks)],

@@ -52,6 +52,20 @@ def sample_skip(skip: Tensor, coord: Tensor) -> Tensor:
     return out[:, :, 0, :].permute(0, 2, 1)
 
 
+def project_nhwc(feat: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """``F.conv2d(feat, weight, bias)`` with zero padding ``k // 2``, run NHWC.
+
+    The decode reads the projection as a table with one contiguous row per grid cell, i.e. NHWC;
+    a convolution on a ``channels_last`` input returns it in that layout, so the table costs no
+    transpose (free when ``feat`` is already NHWC, as the appearance encoders return it).
+
+    Returns:
+        (B, D, h, w), a ``torch.channels_last`` tensor; the values of the NCHW convolution.
+    """
+    feat = feat.contiguous(memory_format=torch.channels_last)
+    return F.conv2d(feat, weight, bias, padding=weight.shape[-1] // 2)
+
+
 class DecodeStep(NamedTuple):
     """What every chunk of one :meth:`ProjectedImplicitHead._decode` call shares.
 
@@ -305,7 +319,8 @@ class ProjectedImplicitHead(BaseImplicitHead):
             width = self.last_layer.in_features if hidden else self.out_channels
             return proj.new_zeros(b, 0, width)
         # One row per cell, contiguous (a plain reshape of the permuted NCHW result would be a
-        # column-major view, and every gather of a row would then be strided).
+        # column-major view, and every gather of a row would then be strided); no copy when
+        # proj is channels_last (project_nhwc).
         table = proj.permute(0, 2, 3, 1).contiguous().view(b, h * w, -1)
         step = DecodeStep(grid=(h, w),
                           scale=torch.tensor([h, w], dtype=cdtype, device=proj.device),
@@ -330,11 +345,12 @@ class ProjectedImplicitHead(BaseImplicitHead):
     def project(self, feat: Tensor) -> Tensor:
         """The grid convolution: (B, in_channels, h, w) -> (B, D, h, w).
 
-        Under autocast it runs (and returns) in the autocast dtype, like any convolution.
+        Under autocast it runs (and returns) in the autocast dtype, like any convolution. It
+        runs NHWC and returns a ``channels_last`` tensor (:func:`project_nhwc`).
         """
         self.check_feat(feat)
         weight, bias = self.projection()
-        return F.conv2d(feat, weight, bias, padding=weight.shape[-1] // 2)
+        return project_nhwc(feat, weight, bias)
 
     def forward(self, feat: Tensor, coord: Tensor, cell: Optional[Tensor] = None,
                 skip: Optional[Tensor] = None) -> Tensor:

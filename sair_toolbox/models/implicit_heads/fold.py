@@ -2,12 +2,11 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sair_toolbox.utils.errors import ShapeError
 
-from .base import ProjectedImplicitHead
+from .base import ProjectedImplicitHead, project_nhwc
 
 
 def folded_projection(head: ProjectedImplicitHead,
@@ -67,4 +66,4 @@ def folded_projection(head: ProjectedImplicitHead,
         inputs.append(x0.new_ones(x0.shape[0], 1, *x0.shape[-2:]))
         kernels.append(bias_kernel.unsqueeze(1))
     # torch.cat promotes mixed dtypes; under autocast the convolution casts once more.
-    return F.conv2d(torch.cat(inputs, dim=1), torch.cat(kernels, dim=1), bias, padding=k // 2)
+    return project_nhwc(torch.cat(inputs, dim=1), torch.cat(kernels, dim=1), bias)

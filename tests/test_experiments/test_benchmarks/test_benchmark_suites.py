@@ -2,6 +2,7 @@
 import pytest
 
 from sair_toolbox.experiments.benchmarks.allocators import compare_allocators, strip_allocator
+from sair_toolbox.experiments.benchmarks.demo_step import demo_step_benchmark
 from sair_toolbox.experiments.benchmarks.heads import build_cases, heads_benchmark
 from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
 from sair_toolbox.utils.errors import ConfigError
@@ -48,3 +49,12 @@ def test_compare_allocators_reports_a_failed_run(tmp_path):
     script.write_text('import sys\nsys.exit(3)\n')
     with pytest.raises(ConfigError, match=r'--allocator glibc run failed \(exit 3\)'):
         compare_allocators(str(script), [])
+
+
+def test_demo_step_benchmark_prints_both_layouts_and_equal_losses(capsys):
+    result = demo_step_benchmark(1, quick=True, steps_per_round=2)
+    out = capsys.readouterr().out
+    assert 'NCHW' in out and 'NHWC' in out and 'vs NCHW' in out
+    assert result['NCHW'] > 0 and result['NHWC'] > 0
+    # The same steps from the same weights: the layouts differ by float rounding at most.
+    assert result['max_loss_diff'] < 1e-2

@@ -253,6 +253,17 @@ def test_batch_elements_are_independent():
     torch.testing.assert_close(together, torch.cat(alone), **TOL)
 
 
+def test_projection_runs_nhwc_with_the_values_of_the_nchw_conv():
+    head = LIIFHead(6, 3, hidden_channels=(16, ))
+    feat = torch.randn(2, 6, 5, 7)  # NCHW input: converted, not rejected
+    proj = head.project(feat)
+    assert proj.is_contiguous(memory_format=torch.channels_last)
+    weight, bias = head.projection()
+    torch.testing.assert_close(proj, F.conv2d(feat, weight, bias, padding=1))
+    # The decode's row table is then a view, not a copy.
+    assert proj.permute(0, 2, 3, 1).is_contiguous()
+
+
 def test_query_grid_equals_forward_on_make_coord():
     head = make_head()
     feat, coord, cell, _ = centre_inputs((9, 4))
