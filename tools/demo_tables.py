@@ -3,6 +3,7 @@
     python tools/demo_tables.py [--out results/demo_tables] [--work-root work_dirs/demo_tables]
                                 [--iters 200] [--seeds 0 1 2] [--num-val 120]
                                 [--only SAIR LIIF ...] [--num-train 400] [--val-points 5]
+                                [--lr-schedule step|cosine] [--cfg-options KEY=VALUE ...]
     python tools/demo_tables.py --rewrite [--out results/demo_tables]
 
 Trains SAIR, LIIF, NFS, OUS, SAIR with the demo SAM encoder, LTE/SemLTE, EDSR-LIIF/SAIR-EDSR and
@@ -19,6 +20,8 @@ each is distinguishable from zero), ``results.json`` (also every per-image score
 import argparse
 import os.path as osp
 import sys
+
+from mmengine.config import DictAction
 
 from sair_toolbox.utils.errors import cli_main
 
@@ -48,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--lr-schedule', choices=('step', 'cosine'), default='step',
                    help='learning-rate schedule of every run: halved at 75 %% (default, as the '
                         'demo configs) or cosine decay to 1 %% (the convergence runs)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                   help='config overrides applied to every row alike (e.g. '
+                        'model.sem_loss_weight=0.1; keys a row does not read leave it as it is)')
     p.add_argument('--rewrite', action='store_true',
                    help="re-render --out's tables and figures from its results.json and the "
                         'work dirs, without training')
@@ -71,7 +77,7 @@ def main(argv=None):
                     seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
                     num_val=DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
                     num_train=args.num_train, val_points=args.val_points,
-                    lr_schedule=args.lr_schedule)
+                    lr_schedule=args.lr_schedule, cfg_options=args.cfg_options)
     print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
     return 0
 

@@ -393,7 +393,8 @@ def compare_rows(results: Dict[str, Dict]) -> Dict:
 
 def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (0, ),
                   num_val: Optional[int] = None, comparisons: Optional[Dict] = None,
-                  num_train: Optional[int] = None, lr_schedule: str = 'step') -> str:
+                  num_train: Optional[int] = None, lr_schedule: str = 'step',
+                  cfg_options: Optional[Mapping] = None) -> str:
     """All tables as markdown: mean ± std over seeds, then the paired comparisons.
 
     Args:
@@ -404,6 +405,7 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
         comparisons: :func:`compare_rows` (computed here when None).
         num_train: training scenes (None: the configs' 400).
         lr_schedule: the runs' :func:`lr_scheduler_cfg` schedule.
+        cfg_options: config overrides given to every row (``--cfg-options``), or None.
     """
     from .seed_tables import (COMPARISON_METRICS, GAN_PAIRS, comparison_notes,
                               format_comparison_table, format_seed_differences,
@@ -418,6 +420,9 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
              f'from its seed); {num_train or DEMO_NUM_TRAIN} training scenes, '
              f'{num_val or 40} demo val images, bins by hole ratio. Cells: mean '
              '± sample std over the seeds.', '']
+    if cfg_options:
+        shown = ' '.join(f'`{k}={v!r}`' for k, v in cfg_options.items())
+        lines[-1:] = ['', f'Config overrides of every row (`--cfg-options`): {shown}.', '']
 
     def table(number, title, **kwargs):
         rows = [(n, {s: r['metrics'] for s, r in runs.items()}) for n, runs in tested
@@ -564,25 +569,29 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
         out_dir: the output folder.
         results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
         setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points`` and
-            ``lr_schedule`` of the runs.
+            ``lr_schedule`` and ``cfg_options`` of the runs.
     """
+    from sair_toolbox.utils.jsonable import jsonable
+
     from .convergence import format_levelling, levelling
     from .seed_tables import comparisons_to_dict
     iters, seeds, num_val = setting['iters'], list(setting['seeds']), setting.get('num_val')
     num_train = setting.get('num_train')
     lr_schedule = setting.get('lr_schedule', 'step')
+    cfg_options = dict(setting.get('cfg_options') or {})
     comparisons = compare_rows(results)
     level = levelling(results)
     with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
         json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
                        num_train=num_train or DEMO_NUM_TRAIN,
                        val_points=setting.get('val_points', 5), lr_schedule=lr_schedule,
-                       results=_jsonable(results), summary=summarize(results),
+                       cfg_options=jsonable(cfg_options), results=_jsonable(results),
+                       summary=summarize(results),
                        comparisons=comparisons_to_dict(comparisons), levelling=level),
                   f, indent=2)
     with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
         f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train,
-                              lr_schedule=lr_schedule)
+                              lr_schedule=lr_schedule, cfg_options=cfg_options)
                 + format_levelling(level))
 
 
@@ -590,7 +599,7 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
     """Read a :func:`run_demo_tables` output back: ``(results, setting)`` in the in-memory
     form (``{row: {'name', 'config', 'tables', 'runs': {seed: run with 'per_image'}}}``) and
     the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
-    ``lr_schedule``.
+    ``lr_schedule``, ``cfg_options``.
 
     Raises:
         DataError: no readable ``results.json`` in ``out_dir``.
@@ -618,7 +627,8 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
                    num_val=saved.get('num_val'),
                    num_train=saved.get('num_train', DEMO_NUM_TRAIN),
                    val_points=saved.get('val_points', 5),
-                   lr_schedule=saved.get('lr_schedule', 'step'))
+                   lr_schedule=saved.get('lr_schedule', 'step'),
+                   cfg_options=saved.get('cfg_options') or {})
     return results, setting
 
 
@@ -647,7 +657,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                     num_val: Optional[int] = DEFAULT_NUM_VAL,
                     num_train: Optional[int] = None,
                     val_points: int = 5,
-                    lr_schedule: str = 'step') -> Dict[str, Dict]:
+                    lr_schedule: str = 'step',
+                    cfg_options: Optional[Mapping] = None) -> Dict[str, Dict]:
     """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
 
     The runs go seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
@@ -668,6 +679,10 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
         val_points: validations per run, evenly spaced (the points of Fig. 4's curves and of
             the convergence check, :func:`~sair_toolbox.experiments.convergence.levelling`).
         lr_schedule: the common learning-rate schedule (:func:`lr_scheduler_cfg`).
+        cfg_options: dotted config overrides (``merge_from_dict`` form, e.g.
+            ``{'model.sem_loss_weight': 0.1}``) applied to every row after the schedule: a
+            change tried on all rows alike (keys a row's model does not read, such as the SIR
+            loss weight for LIIF, leave that row as it is).
 
     Returns:
         ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
@@ -691,6 +706,7 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     from .figures import figure3, figure4
     os.makedirs(out_dir, exist_ok=True)
     options = schedule_options(iters, val_points, lr_schedule=lr_schedule)
+    options.update(cfg_options or {})
     results: Dict[str, Dict] = {
         n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
         for n in wanted}
@@ -714,7 +730,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             f'({len(jobs) - i} of {len(jobs)} runs to go)')
         write_outputs(out_dir, results, dict(iters=iters, seeds=seeds, num_val=num_val,
                                              num_train=num_train, val_points=val_points,
-                                             lr_schedule=lr_schedule))
+                                             lr_schedule=lr_schedule,
+                                             cfg_options=dict(cfg_options or {})))
         if name == 'SAIR' and seed == seeds[0] and '_model' in run:
             figure3(run, osp.join(out_dir, 'fig3_label_maps.png'))
         for key in ('_model', '_loader', '_text'):  # free the model
