@@ -3,6 +3,7 @@
 - :mod:`.heads`: the implicit heads' fast path against the plain reference of Eq. 1 / Eq. 5.
 - :mod:`.model`: the SAIR paper config in float32 / bfloat16, folded SIR or explicit field.
 - :mod:`.linear`: the CPU kernels for the heads' MLP layers.
+- :mod:`.demo_step`: the demo training step with the appearance encoder NCHW against NHWC.
 - :mod:`.allocators`: a benchmark run under glibc's and the tuned allocator.
 - :mod:`.common`: the timing and memory helpers.
 

@@ -15,7 +15,7 @@ float rounding only).
 import os.path as osp
 import statistics
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 
@@ -122,6 +122,6 @@ def demo_step_benchmark(repeat: int, *, quick: bool = False, seed: int = 0,
     print('-' * len(header))
     for label, _ in VARIANTS:
         vs = '-' if label == ref else f'{result[label] / result[ref]:.2f}x'
-        shown: Optional[str] = '-' if label == ref else f'{diff:.2e}'
+        shown = '-' if label == ref else f'{diff:.2e}'
         print(f'{label:<8} {result[label] * 1e3:>10.1f} {vs:>8} {shown:>15}', flush=True)
     return result

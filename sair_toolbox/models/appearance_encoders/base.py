@@ -18,8 +18,10 @@ class BaseAppearanceEncoder(BaseModule):
     Memory layout: with ``channels_last`` (an ``__init__`` option of every subclass, default
     True) the convolutions run on NHWC tensors and the features come back NHWC (a
     ``torch.channels_last`` tensor of the same shape and values). oneDNN's CPU convolutions are
-    faster in that layout, and the implicit heads' projection and row table want it anyway
-    (measured in the README: a demo SAIR training step 0.35 -> 0.31 s, the same loss).
+    faster in that layout, and the implicit heads' projection and row table want it anyway: a
+    demo SAIR training step 309 -> 248 ms on 2 CPU cores, the same losses
+    (``tools/benchmark.py --suite demo-step``). NHWC is also cuDNN's preferred layout for half
+    precision; GPUs were not measured here.
     """
 
     out_channels: int

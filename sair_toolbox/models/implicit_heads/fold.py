@@ -38,7 +38,6 @@ def folded_projection(head: ProjectedImplicitHead,
         to float rounding, gradients included.
     """
     weight, bias = head.projection()
-    k = weight.shape[-1]
     inputs, kernels = [], []
     bias_kernel = None
     start = 0
