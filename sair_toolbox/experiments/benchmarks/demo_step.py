@@ -56,8 +56,8 @@ def _build(channels_last: bool, quick: bool):
 
 
 def _batches(num: int, batch: int, size: int, seed: int) -> List[Dict]:
-    """``num`` random uint8 batches with rectangular holes of 10-50 % (the data preprocessor's
-    input format)."""
+    """``num`` random uint8 batches (the data preprocessor's input format) with rectangular
+    holes of 30-70 % of each side (9-49 % of the image)."""
     from sair_toolbox.structures import InpaintDataSample
 
     gen = torch.Generator().manual_seed(seed)
