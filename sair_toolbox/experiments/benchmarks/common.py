@@ -1,12 +1,48 @@
-"""Timing and memory helpers shared by the benchmark suites.
+"""Timing, memory and model-building helpers shared by the benchmark suites.
 
 Wall times are medians of repeated calls (``time.perf_counter``); memory is the rise of the
 resident set during a call, read from Linux's ``/proc/self`` counters, since torch's CPU allocator
-keeps no peak counter.
+keeps no peak counter. :func:`build_random_model` builds a config's model with random weights.
 """
+import os.path as osp
 import statistics
 import time
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
+
+#: Repository root (the suites' configs live in ``<root>/configs``).
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+def build_random_model(config: str, options: Mapping[str, Any]):
+    """A config's model with random weights, initialised from seed 0.
+
+    Args:
+        config: config path.
+        options: ``merge_from_dict`` overrides (e.g. ``pretrained=None`` for the encoders, so
+            that nothing is read from disk).
+
+    Returns:
+        ``(model, cfg)``: the built, initialised model and the merged config.
+    """
+    import logging
+    import warnings
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+
+    from sair_toolbox.engine.setup import register_all_modules
+    from sair_toolbox.registry import MODELS
+    register_all_modules()
+    MMLogger.get_current_instance().setLevel(logging.ERROR)  # the random-weights warning
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(dict(options))
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model, cfg
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> Tuple[float, Any]:

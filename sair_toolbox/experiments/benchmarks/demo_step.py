@@ -19,38 +19,24 @@ from typing import Dict, List
 
 import torch
 
-_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-DEMO_CONFIG = osp.join(_REPO_ROOT, 'configs', 'sair', 'sair_demo.py')
+from sair_toolbox.experiments.benchmarks.common import REPO_ROOT, build_random_model
+
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'sair', 'sair_demo.py')
 #: (label, appearance_encoder.channels_last); the first is the plain reference of the ratio.
 VARIANTS = [('NCHW', False), ('NHWC', True)]
 
 
 def _build(channels_last: bool, quick: bool):
     """The demo model with random weights (seed 0) and its bf16 optimizer wrapper."""
-    import logging
-    import warnings
-
-    from mmengine.config import Config
-    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
 
-    from sair_toolbox.engine.setup import register_all_modules
-    from sair_toolbox.registry import MODELS
-    register_all_modules()
-    MMLogger.get_current_instance().setLevel(logging.ERROR)  # the random-weights warning
-    cfg = Config.fromfile(DEMO_CONFIG)
     options = {'model.sir.encoder.pretrained': None,
                'model.appearance_encoder.channels_last': channels_last}
     if quick:
         options.update({'model.appearance_encoder.base_channels': 8,
                         'model.sir.head.hidden_channels': (16, ),
                         'model.air_head.hidden_channels': (16, ), 'model.num_queries': 64})
-    cfg.merge_from_dict(options)
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = MODELS.build(cfg.model)
-    model.init_weights()
+    model, cfg = build_random_model(DEMO_CONFIG, options)
     model.train()
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -92,7 +78,7 @@ def demo_step_benchmark(repeat: int, *, quick: bool = False, seed: int = 0,
         ``{label: median seconds per step}`` and ``'max_loss_diff'``.
     """
     size, batch = (32, 2) if quick else (64, 8)
-    print(f'\ndemo training-step benchmark: {osp.relpath(DEMO_CONFIG, _REPO_ROOT)} '
+    print(f'\ndemo training-step benchmark: {osp.relpath(DEMO_CONFIG, REPO_ROOT)} '
           f'{"(tiny widths, --quick) " if quick else ""}random weights, batch {batch}, '
           f'{size} x {size}, bf16 autocast, torch {torch.__version__}, '
           f'{torch.get_num_threads()} threads; median of {repeat} x {steps_per_round} steps, '

@@ -23,11 +23,11 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 
-from sair_toolbox.experiments.benchmarks.common import peak_memory_mib
+from sair_toolbox.experiments.benchmarks.common import (REPO_ROOT, build_random_model,
+                                                        peak_memory_mib)
 from sair_toolbox.utils.errors import ConfigError
 
-_REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-MODEL_CONFIG = osp.join(_REPO_ROOT, 'configs', 'sair', 'sair_celebahq.py')
+MODEL_CONFIG = osp.join(REPO_ROOT, 'configs', 'sair', 'sair_celebahq.py')
 #: (key, label, output scale or None for the training step)
 MODEL_CASES = [('infer', 'inference S -> S', 1), ('infer_x4', 'inference S -> 4S', 4),
                ('train', 'training step S', None)]
@@ -58,26 +58,10 @@ def build_paper_model(quick: bool) -> torch.nn.Module:
     Raises:
         ConfigError: The config's model cannot fold its SIR (the fold variants would be void).
     """
-    import logging
-    import warnings
-
-    from mmengine.config import Config
-    from mmengine.logging import MMLogger
-
-    from sair_toolbox.engine.setup import register_all_modules
-    from sair_toolbox.registry import MODELS
-    register_all_modules()
-    MMLogger.get_current_instance().setLevel(logging.ERROR)  # the random-weights warning
-    cfg = Config.fromfile(MODEL_CONFIG)
     options = {'model.sir.encoder.pretrained': None}
     if quick:
         options.update({f'model.{k}': v for k, v in QUICK_MODEL.items()})
-    cfg.merge_from_dict(options)
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = MODELS.build(cfg.model)
-    model.init_weights()
+    model, _ = build_random_model(MODEL_CONFIG, options)
     if not model.fold_sir:
         raise ConfigError(f'{MODEL_CONFIG}: the fold does not apply to this model')
     return model
@@ -158,7 +142,7 @@ def model_benchmark(size: int, repeat: int, *, quick: bool = False,
         memory_sweep: Also the peak memory of bf16 folded inference at :data:`SWEEP_SCALES`.
         seed: Seed of the random inputs.
     """
-    print(f'\nwhole-model benchmark: SAIR paper config ({osp.relpath(MODEL_CONFIG, _REPO_ROOT)}'
+    print(f'\nwhole-model benchmark: SAIR paper config ({osp.relpath(MODEL_CONFIG, REPO_ROOT)}'
           f'{", tiny widths (--quick)" if quick else ""}), random weights, batch 1, S = {size}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads; median of '
           f'{repeat} rounds, the four variants interleaved in each round')
