@@ -103,14 +103,19 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
             raise ConfigError(f'MaskCLIPEncoder: {name} has no final projection (proj is None)')
         if visual.patch_size[0] != visual.patch_size[1]:
             raise ConfigError(f'MaskCLIPEncoder: {name} has non-square patches {visual.patch_size}')
-        last = visual.transformer.resblocks[-1]
-        if not isinstance(last, ResidualAttentionBlock) or \
-                not isinstance(getattr(last, 'attn', None), nn.MultiheadAttention):
-            raise ConfigError(f'MaskCLIPEncoder: {name} uses {type(last).__name__} blocks '
-                              '(qk-norm, scaled cosine attention, ...); only the standard '
-                              'nn.MultiheadAttention block is supported')
-        if not last.attn._qkv_same_embed_dim:
-            raise ConfigError(f'MaskCLIPEncoder: {name} has separate q/k/v projection weights')
+        for block in visual.transformer.resblocks:
+            attn = getattr(block, 'attn', None)
+            if not isinstance(block, ResidualAttentionBlock) or \
+                    not isinstance(attn, nn.MultiheadAttention):
+                raise ConfigError(f'MaskCLIPEncoder: {name} uses {type(block).__name__} blocks '
+                                  '(qk-norm, scaled cosine attention, ...); only the standard '
+                                  'nn.MultiheadAttention block is supported')
+            if not attn._qkv_same_embed_dim:
+                raise ConfigError(f'MaskCLIPEncoder: {name} has separate q/k/v projection '
+                                  'weights')
+            if attn.bias_k is not None or attn.add_zero_attn or hasattr(block, 'ln_1_kv'):
+                raise ConfigError(f'MaskCLIPEncoder: {name} has attention with extra key/value '
+                                  'biases, zero attention or cross-attention; not supported')
 
     # ------------------------------------------------------------------ positional embedding
     def pos_embed(self, h: int, w: int) -> Tensor:
@@ -139,6 +144,64 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
         return out
 
     # ------------------------------------------------------------------ forward
+    @staticmethod
+    def _block(block: nn.Module, x: Tensor) -> Tensor:
+        """An open_clip ``ResidualAttentionBlock`` (no attention mask) on a batch-first
+        (B, L, E) ``x``: the operations of ``block(x)`` (pre-LN self-attention through
+        ``scaled_dot_product_attention``, LayerScale, MLP), with the q/k/v projection run on
+        the batch-first tensor, one matrix product over all tokens.
+
+        Why not ``block(x)`` for the frozen encoder under autocast: ``nn.MultiheadAttention``
+        transposes its input to (L, B, E), and without autograd and outside its fused path
+        (which autocast turns off) ``torch.matmul`` does not fold that strided view into one
+        product but runs a batched product over a copy of the projection weight for every
+        token: 257 copies of ViT-B/16's 768 x 2304 weight per block at 256 x 256 (batch >= 2).
+        ``tools/benchmark.py --suite encoder`` times both; the outputs are the same bits.
+        """
+        attn = block.attn
+        b, n, e = x.shape
+        heads = attn.num_heads
+        qkv = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
+        q, k, v = qkv.view(b, n, 3, heads, e // heads).permute(2, 0, 3, 1, 4)
+        dropout = attn.dropout if attn.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        y = F.linear(y.transpose(1, 2).reshape(b, n, e), attn.out_proj.weight,
+                     attn.out_proj.bias)
+        x = x + block.ls_1(y)
+        return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+    def run_blocks(self, x: Tensor, open_clip_blocks: Optional[bool] = None) -> Tensor:
+        """Every transformer block but the last on batch-first tokens (B, L, width).
+
+        Args:
+            x: (B, L, width) tokens after ``ln_pre``.
+            open_clip_blocks: call open_clip's blocks (``True``) or run them batch-first
+                (:meth:`_block`, ``False``). Default: batch-first exactly where open_clip's
+                blocks copy weights, i.e. under autocast without autograd (the frozen encoder
+                in mixed-precision training and test: the same outputs, see :meth:`_block`);
+                open_clip's blocks elsewhere -- in float32 without autograd their fused
+                attention path runs, and with autograd (the demo CLIP pretraining trains the
+                tower through :meth:`encode`) their weight gradients sum the tokens in
+                open_clip's order, which keeps the bits of the cached demo CLIP.
+
+        Returns:
+            (B, L, width).
+        """
+        if open_clip_blocks is None:
+            open_clip_blocks = (torch.is_grad_enabled()
+                                or not torch.is_autocast_enabled(x.device.type))
+        transformer = self.visual.transformer
+        blocks = transformer.resblocks[:-1]
+        if not open_clip_blocks:
+            for block in blocks:
+                x = self._block(block, x)
+            return x
+        batch_first = getattr(transformer, 'batch_first', True)
+        x = x if batch_first else x.transpose(0, 1)
+        for block in blocks:
+            x = block(x)
+        return x if batch_first else x.transpose(0, 1)
+
     def _value_path(self, block: nn.Module, x: Tensor) -> Tensor:
         """``out_proj(v_proj(ln_1(x)))`` of an open_clip block, scaled by its LayerScale."""
         attn = block.attn
@@ -167,15 +230,8 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
         x = torch.cat([cls, x], dim=1) + self.pos_embed(h, w).to(x.dtype)
         # patch_dropout is the identity in eval mode and the encoder is always in eval mode.
         x = visual.ln_pre(x)
-        transformer = visual.transformer
-        batch_first = getattr(transformer, 'batch_first', True)
-        if not batch_first:
-            x = x.transpose(0, 1)
-        *blocks, last = transformer.resblocks
-        for block in blocks:
-            x = block(x)
-        if not batch_first:
-            x = x.transpose(0, 1)
+        x = self.run_blocks(x)
+        last = visual.transformer.resblocks[-1]
         v = self._value_path(last, x)
         if self.keep_last_residual:
             x = x + v

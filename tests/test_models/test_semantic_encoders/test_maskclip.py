@@ -248,3 +248,24 @@ def test_unsupported_variants(extra):
     cfg['vision_cfg'].update(extra)
     with pytest.warns(UserWarning), pytest.raises(ConfigError, match='MaskCLIPEncoder'):
         MaskCLIPEncoder(pretrained=None, model_cfg=cfg)
+
+
+@pytest.mark.parametrize('autocast', [False, True])
+def test_batch_first_blocks_equal_open_clip_blocks(encoders, autocast):
+    """The encoder runs open_clip's blocks batch-first (one q/k/v matrix product) instead of
+    calling them; outputs and gradients equal the blocks' own, in float32 and under bfloat16
+    autocast (where torch's MultiheadAttention takes its slow, weight-copying path)."""
+    enc = encoders[True]
+    block = enc.visual.transformer.resblocks[0]
+    x = torch.randn(2, 17, 64, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+        ours = enc._block(block, x)
+        ref = block(x)
+    # bfloat16 keeps 8 bits: one rounding step at |x| ~ 4 is 0.0156.
+    tol = dict(atol=2e-2, rtol=1e-2) if autocast else dict(atol=1e-6, rtol=1e-5)
+    assert ours.dtype == ref.dtype and torch.allclose(ours.float(), ref.float(), **tol)
+    g_ours, = torch.autograd.grad(ours.float().square().sum(), x)
+    g_ref, = torch.autograd.grad(ref.float().square().sum(), x)
+    # The backward rounds in another order under autocast: compare relative to the norm.
+    rel = float((g_ours - g_ref).norm() / g_ref.norm())
+    assert rel < (1e-2 if autocast else 1e-6), rel
