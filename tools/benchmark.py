@@ -15,6 +15,11 @@ case measures); this script parses the flags and dispatches:
 - ``linear``: the MLP-layer kernels per dtype (what the heads' ``linear`` uses).
 - ``demo-step``: one demo training step (``configs/sair/sair_demo.py``, batch 8, bf16) with the
   appearance encoder in NCHW against NHWC (``channels_last``), their ratio and loss difference.
+- ``encoder``: the frozen MaskCLIP encoder's blocks (ViT-B/16 at S x S, ``--batch``, default 2
+  here) as open_clip runs them against batch-first, float32 and bfloat16, ratio and difference.
+- ``demo-jobs``: demo training as one run on all cores against one single-thread run per core
+  side by side (what ``tools/demo_tables.py --jobs`` trades): step times, total steps per second
+  and their ratio (``4 x --repeat`` timed steps per run).
 
 Examples::
 
@@ -22,6 +27,8 @@ Examples::
     python tools/benchmark.py --suite model --memory-sweep
     python tools/benchmark.py --suite linear   # MLP-layer kernels per dtype (what linear() uses)
     python tools/benchmark.py --suite demo-step --threads 2 --repeat 5
+    python tools/benchmark.py --suite demo-jobs --repeat 10
+    python tools/benchmark.py --suite encoder --batch 2
     python tools/benchmark.py --quick          # smoke run (tiny widths, S = 32)
     python tools/benchmark.py --threads 2 --repeat 5 --case liif_air_x1
     python tools/benchmark.py --allocator compare --fast-only   # glibc default vs tuned
@@ -37,7 +44,9 @@ import sys
 import torch
 
 from sair_toolbox.experiments.benchmarks.allocators import compare_allocators
+from sair_toolbox.experiments.benchmarks.demo_jobs import demo_jobs_benchmark
 from sair_toolbox.experiments.benchmarks.demo_step import demo_step_benchmark
+from sair_toolbox.experiments.benchmarks.encoder import encoder_benchmark
 from sair_toolbox.experiments.benchmarks.heads import heads_benchmark
 from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
 from sair_toolbox.experiments.benchmarks.model import MODEL_CASES, model_benchmark
@@ -65,10 +74,13 @@ def parse_args(argv=None):
                         help='tuned: keep freed memory in-process as the tools do (default); '
                         'glibc: allocator defaults; compare: run both in child processes')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear', 'demo-step'),
+    parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear', 'demo-step',
+                                            'demo-jobs', 'encoder'),
                         default='all',
                         help='implicit-head table, whole-model table, both (default), the '
-                        'linear-kernel comparison, or the demo training step NCHW vs NHWC')
+                        'linear-kernel comparison, the demo training step NCHW vs NHWC, '
+                        'demo training as one run on all cores vs one run per core, or the '
+                        "frozen MaskCLIP encoder's blocks open_clip vs batch-first")
     parser.add_argument('--model-case', action='append', default=None,
                         choices=[c[0] for c in MODEL_CASES],
                         help='whole-model: run only this case (repeatable); default all')
@@ -98,6 +110,14 @@ def main(argv=None):
         return
     if args.suite == 'demo-step':
         demo_step_benchmark(args.repeat, quick=args.quick, seed=args.seed)
+        return
+    if args.suite == 'encoder':
+        encoder_benchmark(args.size, args.repeat, batch=max(args.batch, 2), quick=args.quick,
+                          seed=args.seed)
+        return
+    if args.suite == 'demo-jobs':  # --threads: the cores to share out
+        demo_jobs_benchmark(4 * args.repeat, warmup=1 if args.quick else 4, quick=args.quick,
+                            seed=args.seed, cpus=args.threads or 0)
         return
     if args.suite != 'model':
         heads_benchmark(args.size, args.repeat, batch=args.batch, chunk=args.chunk,

@@ -33,6 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='val images (default 120)')
     p.add_argument('--reuse', default='results/demo_tables', metavar='DIR',
                    help="a demo_tables output to take the matching size from ('' = never)")
+    p.add_argument('--jobs', type=int, default=1, metavar='N',
+                   help='runs at a time, each in its own process (as demo_tables.py --jobs)')
+    p.add_argument('--threads', type=int, default=None, metavar='T',
+                   help='torch threads of every run (as demo_tables.py --threads)')
     return p.parse_args(argv)
 
 
@@ -46,7 +50,8 @@ def main(argv=None):
     run_data_size_sweep(args.out, args.work_root, args.sizes or SIZES,
                         DEFAULT_SEEDS if args.seeds is None else args.seeds, args.iters,
                         DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
-                        args.reuse or None, log=lambda msg: print(msg, flush=True))
+                        args.reuse or None, log=lambda msg: print(msg, flush=True),
+                        jobs=args.jobs, threads=args.threads)
     print(open(osp.join(args.out, 'sweep.md'), encoding='utf-8').read())
     return 0
 

@@ -2,9 +2,9 @@
 
 A schedule is "converged" here when the validation PSNR changes by less than
 :data:`LEVEL_DB` over the last fifth of training (the last val point minus the val point at
-80 % of the iterations), averaged over seeds. :func:`levelling` reads each run's own MMEngine
-scalar log (:func:`~sair_toolbox.visualization.curves.read_scalars`), so it applies to any
-``run_demo_tables`` result; :func:`format_levelling` writes the markdown lines.
+80 % of the iterations), averaged over seeds. :func:`levelling` reads each run's curves
+(:func:`run_scalars`: those kept in ``results.json``, else the run's own MMEngine scalar log), so
+it applies to any ``run_demo_tables`` result; :func:`format_levelling` writes the markdown lines.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -33,15 +33,39 @@ def last_fraction_change(curve: Sequence[Tuple[int, float]], fraction: float = 0
     return float(last_value - min(earlier)[1])
 
 
+def run_scalars(run: Mapping) -> Dict[str, List[Tuple[int, float]]]:
+    """The scalar curves of one run: those it kept (``run['curves']``, written into
+    ``results.json`` by the demo tables) or, for runs without them, those of its work dir's
+    MMEngine log (:func:`~sair_toolbox.visualization.curves.read_scalars`); ``{}`` when
+    neither is there.
+
+    Returns:
+        ``{key: [(step, value), ...]}`` sorted by step.
+    """
+    import os.path as osp
+
+    from sair_toolbox.utils.errors import DataError
+    from sair_toolbox.visualization.curves import read_scalars
+    if run.get('curves'):
+        return {k: [(int(s), float(v)) for s, v in points] for k, points in run['curves'].items()}
+    work_dir = run.get('work_dir')
+    if not work_dir or not osp.isdir(work_dir):
+        return {}
+    try:
+        return dict(read_scalars(work_dir))
+    except DataError:  # no scalar log (yet)
+        return {}
+
+
 def levelling(results: Mapping[str, Mapping], key: str = 'all/PSNR',
               fraction: float = 0.2, level: float = LEVEL_DB) -> Dict[str, Dict]:
     """Per row: the val-``key`` change over the last ``fraction`` of training, per seed and as
     mean ± std, and whether the mean's magnitude is below ``level``.
 
     Args:
-        results: ``{row: {'runs': {seed: {'work_dir': ...}}}}`` (:func:`~sair_toolbox.
-            experiments.demo_tables.run_demo_tables`); runs without a work dir or a val curve
-            are skipped.
+        results: ``{row: {'runs': {seed: run}}}`` (:func:`~sair_toolbox.experiments.
+            demo_tables.run_demo_tables`); each run's curves come from :func:`run_scalars`,
+            and runs without a val curve are skipped.
         key: the val scalar.
         fraction: the tail of training.
         level: the threshold (dB for PSNR).
@@ -50,24 +74,12 @@ def levelling(results: Mapping[str, Mapping], key: str = 'all/PSNR',
         ``{row: {'per_seed': {seed: change}, 'mean', 'std', 'levelled', 'key', 'fraction',
         'level'}}`` for the rows with at least one measured run.
     """
-    import os.path as osp
-
-    from sair_toolbox.utils.errors import DataError
-    from sair_toolbox.visualization.curves import read_scalars
-
     from .stats import mean_std
     out: Dict[str, Dict] = {}
     for name, row in results.items():
         per_seed = {}
         for seed, run in row.get('runs', {}).items():
-            work_dir = run.get('work_dir')
-            if not work_dir or not osp.isdir(work_dir):
-                continue
-            try:
-                curve = read_scalars(work_dir).get(key, [])
-            except DataError:  # no scalar log (yet)
-                continue
-            change = last_fraction_change(curve, fraction)
+            change = last_fraction_change(run_scalars(run).get(key, []), fraction)
             if change is not None:
                 per_seed[seed] = change
         if not per_seed:

@@ -164,7 +164,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                         iters: int = 200,
                         num_val: Optional[int] = DEFAULT_NUM_VAL,
                         reuse_dir: Optional[str] = 'results/demo_tables',
-                        log: Callable[[str], None] = print) -> Dict[int, Dict]:
+                        log: Callable[[str], None] = print, jobs: int = 1,
+                        threads: Optional[int] = None) -> Dict[int, Dict]:
     """Train SAIR and LIIF at every size and seed; write the sweep's table, JSON and plot.
 
     Args:
@@ -179,6 +180,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
         reuse_dir: a seeded demo-tables output whose SAIR and LIIF runs stand in for the size
             they were trained on, when they match (:func:`load_table_results`); None: never.
         log: progress printer.
+        jobs, threads: runs at a time and torch threads per run
+            (:func:`~sair_toolbox.experiments.demo_tables.run_demo_tables`).
 
     Returns:
         :func:`sweep_summary` of all sizes.
@@ -206,7 +209,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
             per_size[size] = run_demo_tables(
                 osp.join(out_dir, f'n{size}'), osp.join(work_root, f'n{size}'), iters,
                 list(PAIR), log=log, seeds=seeds, num_val=num_val,
-                num_train=None if size == DEMO_NUM_TRAIN else size)
+                num_train=None if size == DEMO_NUM_TRAIN else size, jobs=jobs,
+                threads=threads)
         summary = sweep_summary(per_size)
         with open(osp.join(out_dir, 'sweep.json'), 'w', encoding='utf-8') as f:
             json.dump(dict(iters=iters, seeds=list(seeds), num_val=num_val, sizes=sizes,

@@ -107,7 +107,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 
 
 #: Learning-rate schedules of :func:`schedule_options` (``--lr-schedule``).
-LR_SCHEDULES = ('step', 'cosine')
+LR_SCHEDULES = ('step', 'cosine', 'paper')
 #: The cosine schedule's final learning rate, as a fraction of the initial one.
 COSINE_END_RATIO = 0.01
 
@@ -117,13 +117,18 @@ def lr_scheduler_cfg(iters: int, lr_schedule: str = 'step') -> Dict:
 
     ``'step'``: the learning rate halved at 75 % (as ``sair_demo.py`` does at 450 of 600).
     ``'cosine'``: cosine annealing from the config's learning rate to
-    :data:`COSINE_END_RATIO` of it at the last iteration (the schedule of the convergence runs:
-    training ends at a small learning rate, so the last val point is the end of a decay, not a
-    snapshot mid-descent).
+    :data:`COSINE_END_RATIO` of it at the last iteration (training ends at a small learning
+    rate, so the last val point is the end of a decay, not a snapshot mid-descent).
+    ``'paper'``: the paper's shape, halved at 50 % ("halved every 100 epochs", 200 epochs):
+    the last half runs at one learning rate, so a flat val curve over the last fifth means
+    training has levelled off at that rate, not that the decay has run out (under ``'cosine'``
+    the last fifth is the end of the annealing, which keeps adding a little however long the
+    schedule).
     """
-    if lr_schedule == 'step':
+    if lr_schedule in ('step', 'paper'):
+        at = 0.75 if lr_schedule == 'step' else 0.5
         return dict(_delete_=True, type='MultiStepLR', by_epoch=False,
-                    milestones=[int(iters * 0.75)], gamma=0.5)
+                    milestones=[int(iters * at)], gamma=0.5)
     if lr_schedule == 'cosine':
         return dict(_delete_=True, type='CosineAnnealingLR', by_epoch=False, begin=0,
                     end=iters, T_max=iters, eta_min_ratio=COSINE_END_RATIO)
@@ -254,11 +259,12 @@ def _add_distribution_metric(cfg) -> None:
 
 
 def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
-              seed: int = 0, num_val: Optional[int] = None, num_train: Optional[int] = None):
+              seed: int = 0, num_val: Optional[int] = None, num_train: Optional[int] = None,
+              config_hook: Optional[Callable] = None):
     """The config of one (variant, seed) run: the common schedule, the seed's model, data and
     mask seeds, ``num_train`` training scenes and ``num_val`` val images, per-image test
-    records, and for a two-stage variant the stage-one checkpoint of ``done`` (the runs of
-    the same seed)."""
+    records, for a two-stage variant the stage-one checkpoint of ``done`` (the runs of the
+    same seed), and last ``config_hook(cfg)`` (in place) if given."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, variant.config))
     # A copy: merge_from_dict consumes the '_delete_' markers of the dict it is given, and the
@@ -277,12 +283,34 @@ def _load_cfg(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Di
     cfg.experiment_name = f'{osp.basename(work_dir)}_{uuid.uuid4().hex[:8]}'
     if variant.stage_one is not None:
         cfg.model.sir.init_cfg.checkpoint = done[variant.stage_one]['checkpoint']
+    if config_hook is not None:
+        config_hook(cfg)
     return cfg
+
+
+#: The scalar curves a run keeps in ``results.json`` (``run['curves']``): the val metrics of the
+#: output (not the ``input_*`` ones) and the training losses and learning rate.
+CURVE_SUFFIXES = ('/PSNR', '/SSIM', '/L1')
+CURVE_KEYS = ('loss', 'loss_rec', 'loss_sem', 'lr')
+
+
+def run_curves(work_dir: str) -> Dict[str, List[List[float]]]:
+    """The curves of a run's scalar log worth keeping (:data:`CURVE_SUFFIXES`,
+    :data:`CURVE_KEYS`): ``{key: [[step, value], ...]}``, empty without a log."""
+    from sair_toolbox.utils.errors import DataError
+    from sair_toolbox.visualization.curves import read_scalars
+    try:
+        scalars = read_scalars(work_dir)
+    except DataError:
+        return {}
+    return {k: [[s, v] for s, v in points] for k, points in scalars.items()
+            if k in CURVE_KEYS or (k.endswith(CURVE_SUFFIXES) and '/input_' not in k)}
 
 
 def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
                 log: Optional[Callable[[str], None]] = None, seed: int = 0,
-                num_val: Optional[int] = None, num_train: Optional[int] = None) -> Dict:
+                num_val: Optional[int] = None, num_train: Optional[int] = None,
+                config_hook: Optional[Callable] = None) -> Dict:
     """Train (and test) one variant under one table seed.
 
     Args:
@@ -297,15 +325,19 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
         seed: the table seed (model, data and mask seeds).
         num_val: val images (:func:`set_num_val`; None keeps the config's).
         num_train: training scenes (:func:`set_num_train`; None keeps the config's).
+        config_hook: applied to the run's config last (:func:`_load_cfg`).
 
     Returns:
-        ``seed``, ``work_dir``, ``checkpoint``, ``train_seconds``, ``seconds``, and for tested
+        ``seed``, ``work_dir``, ``checkpoint``, ``train_seconds``, ``seconds``, ``threads``
+        (torch's thread count of the run), ``curves`` (:func:`run_curves`), and for tested
         rows ``metrics`` (the flat test metrics) and ``per_image`` (the test metric's records,
         one per val image); for models with a SIR ``diagnostics``
         (:func:`~sair_toolbox.experiments.diagnostics.semantic_diagnostics`) and, for
         text-aligned encoders (``variant.zero_shot``), ``segmentation`` (Tab. 5) plus the
         in-memory ``_model``/``_loader``/``_text`` for Fig. 3.
     """
+    import torch
+
     from sair_toolbox.engine.setup import build_runner
     from sair_toolbox.evaluation.segmentation import evaluate_segmentation
     from sair_toolbox.models.zero_shot import build_text_embeddings, semantic_encoder_cfg
@@ -314,14 +346,15 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
 
     from .diagnostics import semantic_diagnostics
     cfg = _load_cfg(variant, work_dir, options, done, seed=seed, num_val=num_val,
-                    num_train=num_train)
+                    num_train=num_train, config_hook=config_hook)
     start = time.time()
     runner = build_runner(cfg)
     try:
         runner.train()
         result = dict(name=variant.name, config=variant.config, seed=seed, work_dir=work_dir,
                       checkpoint=osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth'),
-                      train_seconds=time.time() - start)
+                      train_seconds=time.time() - start, threads=torch.get_num_threads(),
+                      curves=run_curves(work_dir))
         if variant.test:
             result['metrics'] = dict(runner.test())
             result['per_image'] = [dict(rec) for metric in runner.test_evaluator.metrics
@@ -394,7 +427,7 @@ def compare_rows(results: Dict[str, Dict]) -> Dict:
 def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (0, ),
                   num_val: Optional[int] = None, comparisons: Optional[Dict] = None,
                   num_train: Optional[int] = None, lr_schedule: str = 'step',
-                  cfg_options: Optional[Mapping] = None) -> str:
+                  cfg_options: Optional[Mapping] = None, jobs: int = 1) -> str:
     """All tables as markdown: mean ± std over seeds, then the paired comparisons.
 
     Args:
@@ -406,20 +439,27 @@ def format_tables(results: Dict[str, Dict], iters: int, seeds: Sequence[int] = (
         num_train: training scenes (None: the configs' 400).
         lr_schedule: the runs' :func:`lr_scheduler_cfg` schedule.
         cfg_options: config overrides given to every row (``--cfg-options``), or None.
+        jobs: runs at a time (``--jobs``); shown with the runs' thread counts.
     """
     from .seed_tables import (COMPARISON_METRICS, GAN_PAIRS, comparison_notes,
                               format_comparison_table, format_seed_differences,
                               format_seed_table)
     tested = _tested(results)
     seed_list = ', '.join(map(str, seeds))
-    schedule = ('learning rate halved at 75 %' if lr_schedule == 'step' else
-                f'cosine learning-rate decay to {COSINE_END_RATIO:g} x')
+    schedule = {'step': 'learning rate halved at 75 %',
+                'paper': "learning rate halved at 50 %, the paper's shape",
+                'cosine': f'cosine learning-rate decay to {COSINE_END_RATIO:g} x'}[lr_schedule]
     lines = [f'All rows: {iters} iterations ({schedule}), the same schedule and data; '
              f'seeds {seed_list} '
              '(each row trained once per seed; the model, data and mask seeds of a run all come '
              f'from its seed); {num_train or DEMO_NUM_TRAIN} training scenes, '
              f'{num_val or 40} demo val images, bins by hole ratio. Cells: mean '
              '± sample std over the seeds.', '']
+    threads = sorted({r['threads'] for row in results.values() for r in row['runs'].values()
+                      if r.get('threads')})
+    if threads:  # the thread count is part of what fixes a run's bits
+        lines[0] += (f' Torch threads per run: {", ".join(map(str, threads))}'
+                     + (f' ({jobs} runs at a time).' if jobs > 1 else '.'))
     if cfg_options:
         shown = ' '.join(f'`{k}={v!r}`' for k, v in cfg_options.items())
         lines[-1:] = ['', f'Config overrides of every row (`--cfg-options`): {shown}.', '']
@@ -506,15 +546,31 @@ def _jsonable(results: Dict[str, Dict]) -> Dict:
                      for n, row in results.items()})
 
 
-def _eta(durations: Dict[str, List[float]], todo: Sequence[str]) -> Optional[float]:
+def _eta(durations: Dict[str, List[float]], todo: Sequence[str],
+         running: Optional[Mapping[Tuple[str, int], float]] = None,
+         jobs: int = 1) -> Optional[float]:
     """Seconds left: each remaining run at its row's mean duration so far, or at the mean of
-    every finished run for a row that has not run yet (None before the first run)."""
+    every finished run for a row that has not run yet, minus what the running ones have done
+    already, shared by ``jobs`` workers (an estimate; None before the first run).
+
+    Args:
+        durations: finished runs' seconds per row.
+        todo: the rows of the runs not started yet.
+        running: ``{(row, seed): seconds since it started}`` of the runs in progress.
+        jobs: runs at a time.
+    """
     every = [d for ds in durations.values() for d in ds]
     if not every:
         return None
     overall = sum(every) / len(every)
-    return sum(sum(durations[n]) / len(durations[n]) if durations.get(n) else overall
-               for n in todo)
+
+    def expected(name):
+        return sum(durations[name]) / len(durations[name]) if durations.get(name) else overall
+    total = sum(expected(n) for n in todo)
+    for (name, _), spent in (running or {}).items():
+        total += max(0.0, expected(name) - spent)
+    busy = len(todo) + len(running or {})
+    return total / max(1, min(jobs, busy))
 
 
 def _clock(seconds: float) -> str:
@@ -568,8 +624,8 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     Args:
         out_dir: the output folder.
         results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
-        setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points`` and
-            ``lr_schedule`` and ``cfg_options`` of the runs.
+        setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
+            ``lr_schedule``, ``cfg_options``, ``jobs`` and ``threads`` of the runs.
     """
     from sair_toolbox.utils.jsonable import jsonable
 
@@ -579,19 +635,21 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     num_train = setting.get('num_train')
     lr_schedule = setting.get('lr_schedule', 'step')
     cfg_options = dict(setting.get('cfg_options') or {})
+    jobs = setting.get('jobs', 1)
     comparisons = compare_rows(results)
     level = levelling(results)
     with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
         json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
                        num_train=num_train or DEMO_NUM_TRAIN,
                        val_points=setting.get('val_points', 5), lr_schedule=lr_schedule,
-                       cfg_options=jsonable(cfg_options), results=_jsonable(results),
+                       cfg_options=jsonable(cfg_options), jobs=jobs,
+                       threads=setting.get('threads'), results=_jsonable(results),
                        summary=summarize(results),
                        comparisons=comparisons_to_dict(comparisons), levelling=level),
                   f, indent=2)
     with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
         f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train,
-                              lr_schedule=lr_schedule, cfg_options=cfg_options)
+                              lr_schedule=lr_schedule, cfg_options=cfg_options, jobs=jobs)
                 + format_levelling(level))
 
 
@@ -599,7 +657,7 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
     """Read a :func:`run_demo_tables` output back: ``(results, setting)`` in the in-memory
     form (``{row: {'name', 'config', 'tables', 'runs': {seed: run with 'per_image'}}}``) and
     the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
-    ``lr_schedule``, ``cfg_options``.
+    ``lr_schedule``, ``cfg_options``, ``jobs``, ``threads``.
 
     Raises:
         DataError: no readable ``results.json`` in ``out_dir``.
@@ -628,7 +686,8 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
                    num_train=saved.get('num_train', DEMO_NUM_TRAIN),
                    val_points=saved.get('val_points', 5),
                    lr_schedule=saved.get('lr_schedule', 'step'),
-                   cfg_options=saved.get('cfg_options') or {})
+                   cfg_options=saved.get('cfg_options') or {},
+                   jobs=saved.get('jobs', 1), threads=saved.get('threads'))
     return results, setting
 
 
@@ -648,6 +707,24 @@ def rewrite_outputs(out_dir: str) -> Dict[str, Dict]:
 
 
 # ---------------------------------------------------------------------------------- main
+def _run_task(name: str, work_dir: str, options: Dict, seed: int, num_val: Optional[int],
+              num_train: Optional[int], config_hook: Optional[Callable],
+              fig3_path: Optional[str], deps: Optional[Dict] = None) -> Dict:
+    """One (row, seed) run as a :class:`~sair_toolbox.experiments.parallel.Task` function (in
+    this process or a worker): :func:`run_variant`, Fig. 3 from the in-memory model when
+    ``fig3_path`` is given, and the run without its in-memory parts."""
+    from .figures import figure3
+    variant = {v.name: v for v in VARIANTS}[name]
+    done = {key[0]: run for key, run in (deps or {}).items()}  # the stage-one run
+    run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val,
+                      num_train=num_train, config_hook=config_hook)
+    if fig3_path is not None and '_model' in run:
+        figure3(run, fig3_path)
+    for key in ('_model', '_loader', '_text'):  # free the model
+        run.pop(key, None)
+    return run
+
+
 def run_demo_tables(out_dir: str = 'results/demo_tables',
                     work_root: str = 'work_dirs/demo_tables',
                     iters: int = 200,
@@ -658,10 +735,13 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                     num_train: Optional[int] = None,
                     val_points: int = 5,
                     lr_schedule: str = 'step',
-                    cfg_options: Optional[Mapping] = None) -> Dict[str, Dict]:
+                    cfg_options: Optional[Mapping] = None,
+                    jobs: int = 1,
+                    threads: Optional[int] = None,
+                    config_hook: Optional[Callable] = None) -> Dict[str, Dict]:
     """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
 
-    The runs go seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
+    The runs start seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
     leaves complete seeds; the tables and ``results.json`` are rewritten after every run.
 
     Args:
@@ -683,14 +763,24 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             ``{'model.sem_loss_weight': 0.1}``) applied to every row after the schedule: a
             change tried on all rows alike (keys a row's model does not read, such as the SIR
             loss weight for LIIF, leave that row as it is).
+        jobs: runs at a time, each in its own worker process
+            (:func:`~sair_toolbox.experiments.parallel.run_tasks`); 1: one after another in
+            this process.
+        threads: torch threads of every run (default: the usable CPUs divided by ``jobs`` when
+            ``jobs > 1``, else torch's own setting). Part of what fixes a run's bits: the same
+            seeds and thread count give the same results with any ``jobs``; each run records
+            its ``threads``.
+        config_hook: a function applied in place to every run's config after everything else
+            (e.g. another data root); module-level, so that it can reach worker processes.
 
     Returns:
         ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
         :func:`run_variant`).
 
     Raises:
-        ConfigError: unknown variant names, bad seeds or ``num_val``.
+        ConfigError: unknown variant names, bad seeds, ``num_val``, ``jobs`` or ``threads``.
     """
+    from .parallel import Task, run_tasks, threads_per_job
     seeds = check_seeds(seeds)
     by_name = {v.name: v for v in VARIANTS}
     wanted = list(names) if names else list(by_name)
@@ -703,44 +793,65 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     if num_val is not None:
         set_num_val({}, num_val)  # validates
     set_num_train({}, num_train)
-    from .figures import figure3, figure4
+    threads = threads_per_job(jobs, threads)  # validates
+    from .figures import figure4
     os.makedirs(out_dir, exist_ok=True)
     options = schedule_options(iters, val_points, lr_schedule=lr_schedule)
     options.update(cfg_options or {})
+    setting = dict(iters=iters, seeds=seeds, num_val=num_val, num_train=num_train,
+                   val_points=val_points, lr_schedule=lr_schedule,
+                   cfg_options=dict(cfg_options or {}), jobs=jobs, threads=threads)
     results: Dict[str, Dict] = {
         n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
         for n in wanted}
-    jobs = [(seed, name) for seed in seeds for name in wanted]
+    tasks = []
+    for seed in seeds:
+        for name in wanted:
+            variant = by_name[name]
+            stem = osp.splitext(osp.basename(variant.config))[0]
+            fig3 = (osp.join(out_dir, 'fig3_label_maps.png')
+                    if name == 'SAIR' and seed == seeds[0] else None)
+            tasks.append(Task(
+                key=(name, seed), fn=_run_task,
+                kwargs=dict(name=name, work_dir=seed_work_dir(work_root, stem, seed),
+                            options=options, seed=seed, num_val=num_val, num_train=num_train,
+                            config_hook=config_hook, fig3_path=fig3),
+                after=((variant.stage_one, seed), ) if variant.stage_one else ()))
     durations: Dict[str, List[float]] = {}
+    started: Dict = {}  # (row, seed) -> start time, in start order
     start = time.time()
-    for i, (seed, name) in enumerate(jobs, 1):
-        variant = by_name[name]
-        log(f'demo_tables: [{i}/{len(jobs)}] {name} seed {seed} ({variant.config})')
-        done = {n: r['runs'][seed] for n, r in results.items() if seed in r['runs']}
-        work_dir = seed_work_dir(work_root, osp.splitext(osp.basename(variant.config))[0], seed)
-        run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val,
-                          num_train=num_train)
-        results[name]['runs'][seed] = run
+
+    def on_start(task):
+        started[task.key] = time.time()
+        name, seed = task.key
+        log(f'demo_tables: [{len(started)}/{len(tasks)}] {name} seed {seed} '
+            f'({by_name[name].config})')
+
+    def on_done(task, run):
+        name, seed = task.key
+        row = results[name]['runs']
+        row[seed] = run
+        results[name]['runs'] = dict(sorted(row.items()))  # seed order, however runs finish
         durations.setdefault(name, []).append(run['seconds'])
-        left = _eta(durations, [n for _, n in jobs[i:]])
+        finished = {(n, s) for n, r in results.items() for s in r['runs']}
+        now = time.time()
+        running = {k: now - t for k, t in started.items() if k not in finished}
+        todo = [t.key[0] for t in tasks if t.key not in started]
+        left = _eta(durations, todo, running, jobs) or 0
+        to_go = len(tasks) - len(finished)
         log(f'demo_tables: {name} seed {seed} done in {run["seconds"]:.0f} s'
             + (f', PSNR {run["metrics"].get("all/PSNR", float("nan")):.2f} dB'
                if 'metrics' in run else '')
-            + f'; {_clock(time.time() - start)} elapsed, about {_clock(left or 0)} left '
-            f'({len(jobs) - i} of {len(jobs)} runs to go)')
-        write_outputs(out_dir, results, dict(iters=iters, seeds=seeds, num_val=num_val,
-                                             num_train=num_train, val_points=val_points,
-                                             lr_schedule=lr_schedule,
-                                             cfg_options=dict(cfg_options or {})))
-        if name == 'SAIR' and seed == seeds[0] and '_model' in run:
-            figure3(run, osp.join(out_dir, 'fig3_label_maps.png'))
-        for key in ('_model', '_loader', '_text'):  # free the model
-            run.pop(key, None)
+            + f'; {_clock(now - start)} elapsed, about {_clock(left)} left '
+            f'({to_go} of {len(tasks)} runs to go)')
+        write_outputs(out_dir, results, setting)
         if name in ('SAIR', 'LIIF') and all(results.get(n, {}).get('runs', {}).get(seed)
                                             for n in ('SAIR', 'LIIF')):
             figure4(results, osp.join(out_dir, 'fig4_curves.png'))
         if seed == seeds[0] and name in FILL_ROWS:
             sharp_fills_figure(results, osp.join(out_dir, 'fig_sharp_fills.png'), seed, num_val)
+
+    run_tasks(tasks, jobs=jobs, threads=threads, on_start=on_start, on_done=on_done)
     log(f'demo_tables: wrote {out_dir}/tables.md, results.json and figures in '
         f'{_clock(time.time() - start)}')
     return results

@@ -86,11 +86,11 @@ def seed_band(curves: Sequence[Sequence[Tuple[int, float]]]
 def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
             keys=('all/PSNR', 'loss_rec'), smooth: int = 3) -> None:
     """Fig. 4: validation PSNR and training reconstruction loss against iteration, mean over
-    seeds with a ± 1 std band, from the runs' own MMEngine scalar logs
-    (:func:`~sair_toolbox.visualization.curves.read_scalars`).
+    seeds with a ± 1 std band, from the runs' kept curves or their own MMEngine scalar logs
+    (:func:`~sair_toolbox.experiments.convergence.run_scalars`).
 
     Args:
-        results: ``{row: {'runs': {seed: {'work_dir': ...}}}}`` (the demo tables runner's).
+        results: ``{row: {'runs': {seed: run}}}`` (the demo tables runner's).
         out_path: the PNG to write.
         names: the rows to draw (those missing are skipped).
         keys: the scalar keys, one panel each (a row without a key is left out of its panel).
@@ -99,8 +99,10 @@ def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from sair_toolbox.visualization.curves import moving_average, read_scalars
-    scalars = {n: [read_scalars(r['work_dir']) for r in results[n]['runs'].values()]
+    from sair_toolbox.visualization.curves import moving_average
+
+    from .convergence import run_scalars
+    scalars = {n: [run_scalars(r) for r in results[n]['runs'].values()]
                for n in names if n in results and results[n]['runs']}
     num_seeds = max((len(v) for v in scalars.values()), default=0)
     fig = Figure(figsize=(5.5 * len(keys), 3.8), layout='constrained')
@@ -126,7 +128,8 @@ def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
         ax.set_ylabel(key + (f' (mean of {smooth})' if key.startswith('loss') and smooth > 1
                              else ''))
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize='small')
+        if ax.get_legend_handles_labels()[0]:  # a run with a single val point draws no line
+            ax.legend(fontsize='small')
     fig.suptitle(f'Fig. 4 (demo): {" vs ".join(scalars)}, mean ± std over '
                  f'{num_seeds} seed{"s" if num_seeds != 1 else ""}')
     fig.savefig(out_path, dpi=120)

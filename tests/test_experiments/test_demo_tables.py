@@ -109,6 +109,46 @@ def test_seeded_tables_comparisons_and_figures(tmp_path, tiny_load_cfg):
     assert json.loads((out / 'results.json').read_text()) == saved
 
 
+def test_parallel_runs_give_the_bits_of_sequential_ones(tmp_path):
+    """--jobs 2 (each run in its own process) and --jobs 1 on the same thread count: the same
+    per-image scores; every run keeps its thread count and curves, so the tables and the
+    convergence check re-render without the work dirs."""
+    import functools
+    import shutil
+
+    from tests.test_experiments.tasks_for_workers import tiny_tables_cfg
+    hook = functools.partial(tiny_tables_cfg, data_root=str(tmp_path / 'demo'))
+    saved = {}
+    for jobs in (1, 2):
+        lines = []
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            demo_tables.run_demo_tables(
+                str(tmp_path / f'out{jobs}'), str(tmp_path / f'work{jobs}'), iters=4,
+                val_points=2, names=['SAIR', 'LIIF'], log=lines.append, seeds=[0, 1],
+                jobs=jobs, threads=1, config_hook=hook)
+        assert sum(' done in ' in line for line in lines) == 4
+        saved[jobs] = json.loads((tmp_path / f'out{jobs}' / 'results.json').read_text())
+    one, two = saved[1], saved[2]
+    assert (one['jobs'], two['jobs'], one['threads'], two['threads']) == (1, 2, 1, 1)
+    for name in ('SAIR', 'LIIF'):
+        assert list(two['results'][name]['runs']) == ['0', '1']  # seed order
+        assert two['results'][name]['per_image'] == one['results'][name]['per_image'], name
+        for seed in ('0', '1'):
+            run = two['results'][name]['runs'][seed]
+            assert run['threads'] == 1
+            assert [s for s, _ in run['curves']['all/PSNR']] == [2, 4]
+            assert 'loss_rec' in run['curves'] and 'all/input_PSNR' not in run['curves']
+    out = tmp_path / 'out2'
+    tables = (out / 'tables.md').read_text()
+    assert 'Torch threads per run: 1 (2 runs at a time).' in tables
+    shutil.rmtree(tmp_path / 'work2')  # a clean checkout has results/, not work_dirs/
+    demo_tables.rewrite_outputs(str(out))
+    assert (out / 'tables.md').read_text() == tables
+    assert json.loads((out / 'results.json').read_text())['levelling'] == two['levelling']
+    assert set(two['levelling']) == {'SAIR', 'LIIF'}
+
+
 def test_cfg_options_reach_every_row_and_the_outputs(tmp_path, tiny_load_cfg, monkeypatch):
     seen = {}
     load = demo_tables._load_cfg  # the tiny loader of the fixture
@@ -168,6 +208,16 @@ def test_cosine_schedule_decays_to_one_percent_for_every_row(tmp_path):
     assert lrs[-1] == pytest.approx(5e-4 * demo_tables.COSINE_END_RATIO, rel=0.2)
     with pytest.raises(ConfigError, match='lr_schedule'):
         demo_tables.schedule_options(40, lr_schedule='linear')
+
+
+def test_paper_schedule_halves_at_half_time(tmp_path):
+    """The paper's "halved every 100 epochs" of 200: one halving at 50 %, so the last fifth
+    runs at one learning rate."""
+    options = demo_tables.schedule_options(6000, 20, lr_schedule='paper')
+    cfg = demo_tables._load_cfg(demo_tables.VARIANTS[1], str(tmp_path / 'liif'), options, {})
+    assert cfg.param_scheduler.type == 'MultiStepLR'
+    assert cfg.param_scheduler.milestones == [3000] and cfg.param_scheduler.gamma == 0.5
+    assert cfg.train_cfg.val_interval == 300
 
 
 def test_one_schedule_seeds_and_the_stage_one_checkpoint(tmp_path):
@@ -279,6 +329,11 @@ def test_eta():
     durations = {'SAIR': [30.0, 50.0], 'LIIF': [10.0]}
     # SAIR at its own mean (40), an unseen row at the mean of every run (30).
     assert demo_tables._eta(durations, ['SAIR', 'LIIF', 'NFS']) == pytest.approx(80.0)
+    # A SAIR run 15 s in has 25 s left; two workers share the rest.
+    assert demo_tables._eta(durations, ['LIIF'], {('SAIR', 1): 15.0}) == pytest.approx(35.0)
+    assert demo_tables._eta(durations, ['LIIF'], {('SAIR', 1): 15.0}, jobs=2) == \
+        pytest.approx(17.5)
+    assert demo_tables._eta(durations, [], {('SAIR', 1): 60.0}) == 0  # overdue
     assert demo_tables._clock(75) == '1 min 15 s' and demo_tables._clock(5) == '5 s'
 
 

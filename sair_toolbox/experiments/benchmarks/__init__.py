@@ -4,6 +4,8 @@
 - :mod:`.model`: the SAIR paper config in float32 / bfloat16, folded SIR or explicit field.
 - :mod:`.linear`: the CPU kernels for the heads' MLP layers.
 - :mod:`.demo_step`: the demo training step with the appearance encoder NCHW against NHWC.
+- :mod:`.demo_jobs`: demo training as one run on all cores against one run per core.
+- :mod:`.encoder`: the frozen MaskCLIP encoder's blocks, open_clip's against batch-first.
 - :mod:`.allocators`: a benchmark run under glibc's and the tuned allocator.
 - :mod:`.common`: the timing and memory helpers.
 

@@ -58,3 +58,22 @@ def test_demo_step_benchmark_prints_both_layouts_and_equal_losses(capsys):
     assert result['NCHW'] > 0 and result['NHWC'] > 0
     # The same steps from the same weights: the layouts differ by float rounding at most.
     assert result['max_loss_diff'] < 1e-2
+
+
+def test_demo_jobs_benchmark_prints_one_run_and_runs_per_core(capsys):
+    from sair_toolbox.experiments.benchmarks.demo_jobs import demo_jobs_benchmark
+    result = demo_jobs_benchmark(2, warmup=1, quick=True, cpus=2)
+    out = capsys.readouterr().out
+    assert '1 x 2' in out and '2 x 1' in out and 'vs 1 run' in out
+    assert result['cpus'] == 2 and result['one_run'] > 0 and result['per_core'] > 0
+    assert result['ratio'] == result['per_core'] / result['one_run']
+
+
+def test_encoder_benchmark_prints_both_paths_with_equal_outputs(capsys):
+    from sair_toolbox.experiments.benchmarks.encoder import encoder_benchmark
+    result = encoder_benchmark(64, 1, quick=True)
+    out = capsys.readouterr().out
+    assert 'open_clip' in out and 'batch-first' in out and 'bf16' in out
+    for precision in ('fp32', 'bf16'):
+        assert result[precision]['open_clip'] > 0 and result[precision]['batch_first'] > 0
+        assert result[precision]['max_diff'] < 1e-2  # the same outputs (float rounding at most)
