@@ -156,7 +156,9 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
         (which autocast turns off) ``torch.matmul`` does not fold that strided view into one
         product but runs a batched product over a copy of the projection weight for every
         token: 257 copies of ViT-B/16's 768 x 2304 weight per block at 256 x 256 (batch >= 2).
-        ``tools/benchmark.py --suite encoder`` times both; the outputs are the same bits.
+        ``tools/benchmark.py --suite encoder`` times both and prints their largest
+        difference (0, bitwise equal, on the CPU this project measures on; the tests allow
+        float rounding).
         """
         attn = block.attn
         b, n, e = x.shape
@@ -178,7 +180,7 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
             open_clip_blocks: call open_clip's blocks (``True``) or run them batch-first
                 (:meth:`_block`, ``False``). Default: batch-first exactly where open_clip's
                 blocks copy weights, i.e. under autocast without autograd (the frozen encoder
-                in mixed-precision training and test: the same outputs, see :meth:`_block`);
+                in mixed-precision training and test: the same values, see :meth:`_block`);
                 open_clip's blocks elsewhere -- in float32 without autograd their fused
                 attention path runs, and with autograd (the demo CLIP pretraining trains the
                 tower through :meth:`encode`) their weight gradients sum the tokens in
