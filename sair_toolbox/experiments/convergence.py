@@ -33,6 +33,44 @@ def last_fraction_change(curve: Sequence[Tuple[int, float]], fraction: float = 0
     return float(last_value - min(earlier)[1])
 
 
+def fitted_change(curve: Sequence[Tuple[int, float]], fraction: float = 0.2
+                  ) -> Optional[float]:
+    """The change over the last ``fraction`` of training of a least-squares line through the
+    val points in it (from the point nearest to ``(1 - fraction) * last step`` on).
+
+    The end-point difference of :func:`last_fraction_change` carries the noise of two single
+    val points (at a constant learning rate they wander by about 0.1 dB in the demo runs); the
+    line uses every point of the tail. A supplement to the levelling check, not its criterion.
+
+    Args:
+        curve: ``[(step, value), ...]`` in step order.
+        fraction: the tail of training.
+
+    Returns:
+        ``slope * (last step - first tail step)``, or None with fewer than three tail points.
+    """
+    if len(curve) < 3:
+        return None
+    target = (1 - fraction) * curve[-1][0]
+    start = min(range(len(curve) - 1), key=lambda i: abs(curve[i][0] - target))
+    tail = curve[start:]
+    if len(tail) < 3:
+        return None
+    steps = [float(step) for step, _ in tail]
+    values = [float(value) for _, value in tail]
+    mean_s, mean_v = sum(steps) / len(steps), sum(values) / len(values)
+    slope = (sum((a - mean_s) * (b - mean_v) for a, b in zip(steps, values))
+             / sum((a - mean_s) ** 2 for a in steps))
+    return slope * (steps[-1] - steps[0])
+
+
+def difference_curve(a: Sequence[Tuple[int, float]], b: Sequence[Tuple[int, float]]
+                     ) -> List[Tuple[int, float]]:
+    """``a - b`` at the steps both curves have (the same run's seed of two rows: paired)."""
+    other = dict(b)
+    return [(step, value - other[step]) for step, value in a if step in other]
+
+
 def run_scalars(run: Mapping) -> Dict[str, List[Tuple[int, float]]]:
     """The scalar curves of one run: those it kept (``run['curves']``, written into
     ``results.json`` by the demo tables) or, for runs without them, those of its work dir's
@@ -72,37 +110,114 @@ def levelling(results: Mapping[str, Mapping], key: str = 'all/PSNR',
 
     Returns:
         ``{row: {'per_seed': {seed: change}, 'mean', 'std', 'levelled', 'key', 'fraction',
-        'level'}}`` for the rows with at least one measured run.
+        'level', 'fitted'}}`` for the rows with at least one measured run; ``fitted`` is
+        :func:`fitted_change` as ``{'per_seed', 'mean', 'std'}`` (None with too few points).
     """
-    from .stats import mean_std
     out: Dict[str, Dict] = {}
     for name, row in results.items():
-        per_seed = {}
-        for seed, run in row.get('runs', {}).items():
-            change = last_fraction_change(run_scalars(run).get(key, []), fraction)
-            if change is not None:
-                per_seed[seed] = change
-        if not per_seed:
+        curves = {seed: run_scalars(run).get(key, [])
+                  for seed, run in row.get('runs', {}).items()}
+        summary = _tail_summary(curves, fraction)
+        if summary is None:
             continue
-        mean, std = mean_std(per_seed.values())
-        out[name] = dict(per_seed=per_seed, mean=mean, std=std if len(per_seed) > 1 else None,
-                         levelled=abs(mean) < level, key=key, fraction=fraction, level=level)
+        out[name] = dict(summary, levelled=abs(summary['mean']) < level, key=key,
+                         fraction=fraction, level=level)
     return out
 
 
-def format_levelling(level: Mapping[str, Mapping]) -> str:
-    """Markdown for :func:`levelling` (``''`` when nothing was measured)."""
+def _tail_summary(curves: Mapping, fraction: float) -> Optional[Dict]:
+    """End-point and fitted change over the tail of each seed's curve, mean ± std over seeds
+    (``{'per_seed', 'mean', 'std', 'fitted'}``; None when no curve has a tail)."""
+    from .stats import mean_std
+
+    def summarise(per_seed):
+        if not per_seed:
+            return None
+        mean, std = mean_std(per_seed.values())
+        return dict(per_seed=per_seed, mean=mean, std=std if len(per_seed) > 1 else None)
+    ends = {s: last_fraction_change(c, fraction) for s, c in curves.items()}
+    fits = {s: fitted_change(c, fraction) for s, c in curves.items()}
+    out = summarise({s: v for s, v in ends.items() if v is not None})
+    if out is None:
+        return None
+    out['fitted'] = summarise({s: v for s, v in fits.items() if v is not None})
+    return out
+
+
+#: The paired comparisons whose val curves the convergence check follows.
+CURVE_PAIRS = (('SAIR', 'LIIF'), )
+
+
+def difference_levelling(results: Mapping[str, Mapping], pairs=CURVE_PAIRS,
+                         key: str = 'all/PSNR', fraction: float = 0.2,
+                         level: float = LEVEL_DB) -> Dict[str, Dict]:
+    """Has the *difference* between two rows levelled off? Per seed, the curve ``a - b`` of
+    val ``key`` at the val points both runs logged (:func:`difference_curve`); its value at the
+    end and its change over the last ``fraction``, as :func:`levelling` gives for one row.
+
+    Args:
+        results: as for :func:`levelling`.
+        pairs: ``(a, b)`` row names; pairs with a missing row or no common seed are skipped.
+        key, fraction, level: as for :func:`levelling`.
+
+    Returns:
+        ``{'a − b': {'per_seed', 'mean', 'std', 'fitted', 'final': {'per_seed', 'mean',
+        'std'}, 'levelled', 'key', 'fraction', 'level'}}``.
+    """
+    from .stats import mean_std
+    out: Dict[str, Dict] = {}
+    for a, b in pairs:
+        runs_a = results.get(a, {}).get('runs', {})
+        runs_b = results.get(b, {}).get('runs', {})
+        curves = {}
+        for seed in runs_a:
+            if seed in runs_b:
+                curve = difference_curve(run_scalars(runs_a[seed]).get(key, []),
+                                         run_scalars(runs_b[seed]).get(key, []))
+                if curve:
+                    curves[seed] = curve
+        summary = _tail_summary(curves, fraction)
+        if summary is None:
+            continue
+        finals = {seed: curve[-1][1] for seed, curve in curves.items()}
+        mean, std = mean_std(finals.values())
+        summary['final'] = dict(per_seed=finals, mean=mean,
+                                std=std if len(finals) > 1 else None)
+        out[f'{a} \u2212 {b}'] = dict(summary, levelled=abs(summary['mean']) < level,
+                                      key=key, fraction=fraction, level=level)
+    return out
+
+
+def format_levelling(level: Mapping[str, Mapping],
+                     differences: Optional[Mapping[str, Mapping]] = None) -> str:
+    """Markdown for :func:`levelling` and :func:`difference_levelling` (``''`` when nothing
+    was measured)."""
     if not level:
         return ''
     from .stats import format_mean_std
     first = next(iter(level.values()))
+
+    def cell(info):
+        return format_mean_std(info['mean'], info['std'], digits=3) if info else '-'
     lines: List[str] = [
         '', f'**Convergence**: change of val {first["key"]} over the last '
         f'{first["fraction"]:.0%} of training (last val point minus the point at '
         f'{1 - first["fraction"]:.0%}), mean ± std over seeds; levelled off when below '
-        f'{first["level"]} in magnitude.', '',
-        '| Row | change | seeds | levelled off |', '|---|---|---|---|']
+        f'{first["level"]} in magnitude. Fitted: the same change read off a least-squares line '
+        'through every val point of that tail (less noisy than two single points; a supplement, '
+        'not the criterion).', '',
+        '| Row | change | fitted change | seeds | levelled off |', '|---|---|---|---|---|']
     for name, info in level.items():
-        lines.append(f'| {name} | {format_mean_std(info["mean"], info["std"], digits=3)} | '
+        lines.append(f'| {name} | {cell(info)} | {cell(info.get("fitted"))} | '
                      f'{len(info["per_seed"])} | {"yes" if info["levelled"] else "no"} |')
+    if differences:
+        lines += ['', f'The paired difference of the val curves (per seed, at the same val '
+                  f'points), its value at the end and its change over the last '
+                  f'{first["fraction"]:.0%}:', '',
+                  '| Difference | at the end | change | fitted change | seeds | levelled off |',
+                  '|---|---|---|---|---|---|']
+        for name, info in differences.items():
+            lines.append(f'| {name} | {cell(info["final"])} | {cell(info)} | '
+                         f'{cell(info.get("fitted"))} | {len(info["per_seed"])} | '
+                         f'{"yes" if info["levelled"] else "no"} |')
     return '\n'.join(lines) + '\n'

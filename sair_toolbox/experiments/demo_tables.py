@@ -625,11 +625,13 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
         out_dir: the output folder.
         results: ``{row: {'runs': {seed: run}, ...}}`` (:func:`run_demo_tables`).
         setting: ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
-            ``lr_schedule``, ``cfg_options``, ``jobs`` and ``threads`` of the runs.
+            ``lr_schedule``, ``cfg_options``, ``jobs`` and ``threads`` of the runs; and from
+            :func:`load_results` the saved ``levelling`` and ``difference_levelling``, kept
+            for rows whose curves cannot be read any more.
     """
     from sair_toolbox.utils.jsonable import jsonable
 
-    from .convergence import format_levelling, levelling
+    from .convergence import difference_levelling, format_levelling, levelling
     from .seed_tables import comparisons_to_dict
     iters, seeds, num_val = setting['iters'], list(setting['seeds']), setting.get('num_val')
     num_train = setting.get('num_train')
@@ -637,7 +639,10 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     cfg_options = dict(setting.get('cfg_options') or {})
     jobs = setting.get('jobs', 1)
     comparisons = compare_rows(results)
-    level = levelling(results)
+    # Rows whose curves are gone (no kept curves, no work dir) keep the check they had.
+    level = dict(setting.get('levelling') or {}, **levelling(results))
+    differences = dict(setting.get('difference_levelling') or {},
+                       **difference_levelling(results))
     with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
         json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
                        num_train=num_train or DEMO_NUM_TRAIN,
@@ -645,19 +650,21 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
                        cfg_options=jsonable(cfg_options), jobs=jobs,
                        threads=setting.get('threads'), results=_jsonable(results),
                        summary=summarize(results),
-                       comparisons=comparisons_to_dict(comparisons), levelling=level),
+                       comparisons=comparisons_to_dict(comparisons), levelling=level,
+                       difference_levelling=differences),
                   f, indent=2)
     with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
         f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train,
                               lr_schedule=lr_schedule, cfg_options=cfg_options, jobs=jobs)
-                + format_levelling(level))
+                + format_levelling(level, differences))
 
 
 def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
     """Read a :func:`run_demo_tables` output back: ``(results, setting)`` in the in-memory
     form (``{row: {'name', 'config', 'tables', 'runs': {seed: run with 'per_image'}}}``) and
     the runs' ``iters``, ``seeds``, ``num_val``, ``num_train``, ``val_points``,
-    ``lr_schedule``, ``cfg_options``, ``jobs``, ``threads``.
+    ``lr_schedule``, ``cfg_options``, ``jobs``, ``threads`` and the saved convergence checks
+    (``levelling``, ``difference_levelling``).
 
     Raises:
         DataError: no readable ``results.json`` in ``out_dir``.
@@ -687,7 +694,9 @@ def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
                    val_points=saved.get('val_points', 5),
                    lr_schedule=saved.get('lr_schedule', 'step'),
                    cfg_options=saved.get('cfg_options') or {},
-                   jobs=saved.get('jobs', 1), threads=saved.get('threads'))
+                   jobs=saved.get('jobs', 1), threads=saved.get('threads'),
+                   levelling=saved.get('levelling') or {},
+                   difference_levelling=saved.get('difference_levelling') or {})
     return results, setting
 
 

@@ -84,55 +84,83 @@ def seed_band(curves: Sequence[Sequence[Tuple[int, float]]]
 
 
 def figure4(results: Dict[str, Dict], out_path: str, names=('LIIF', 'SAIR'),
-            keys=('all/PSNR', 'loss_rec'), smooth: int = 3) -> None:
+            keys=('all/PSNR', 'loss_rec'), smooth: int = 3) -> bool:
     """Fig. 4: validation PSNR and training reconstruction loss against iteration, mean over
     seeds with a ± 1 std band, from the runs' kept curves or their own MMEngine scalar logs
-    (:func:`~sair_toolbox.experiments.convergence.run_scalars`).
+    (:func:`~sair_toolbox.experiments.convergence.run_scalars`); with two rows, a third panel
+    shows their paired difference in the first key (per seed at the same val points, mean ±
+    std over seeds; :func:`~sair_toolbox.experiments.convergence.difference_curve`).
 
     Args:
         results: ``{row: {'runs': {seed: run}}}`` (the demo tables runner's).
         out_path: the PNG to write.
-        names: the rows to draw (those missing are skipped).
+        names: the rows to draw (those missing are skipped); the difference is
+            ``names[1] - names[0]``.
         keys: the scalar keys, one panel each (a row without a key is left out of its panel).
         smooth: trailing moving-average window for loss keys, per seed before averaging.
+
+    Returns:
+        Whether it was drawn (False, and ``out_path`` left alone, when no run has a curve: e.g.
+        a results.json of runs that kept none, whose work dirs are gone).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from sair_toolbox.visualization.curves import moving_average
 
-    from .convergence import run_scalars
-    scalars = {n: [run_scalars(r) for r in results[n]['runs'].values()]
+    from .convergence import difference_curve, run_scalars
+    scalars = {n: {s: run_scalars(r) for s, r in results[n]['runs'].items()}
                for n in names if n in results and results[n]['runs']}
+    if not any(run.get(key) for runs in scalars.values() for run in runs.values()
+               for key in keys):
+        return False
+    diffs = []
+    if len(names) == 2 and all(n in scalars for n in names):
+        first, second = (scalars[n] for n in names)
+        diffs = [d for d in (difference_curve(second[s].get(keys[0], []),
+                                              first[s].get(keys[0], []))
+                             for s in second if s in first) if d]
     num_seeds = max((len(v) for v in scalars.values()), default=0)
-    fig = Figure(figsize=(5.5 * len(keys), 3.8), layout='constrained')
+    panels = len(keys) + bool(diffs)
+    fig = Figure(figsize=(5.5 * panels, 3.8), layout='constrained')
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+
+    def band(ax, curves, label):
+        steps, mean, std = seed_band(curves)
+        line, = ax.plot(steps, mean, label=label, marker='o' if len(steps) < 30 else None,
+                        markersize=3, linewidth=1.3)
+        if len(curves) > 1:
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.25,
+                            linewidth=0)
+
     for ax, key in zip(axes, keys):
         for name, runs in scalars.items():
-            curves = [run[key] for run in runs if run.get(key)]
+            curves = [run[key] for run in runs.values() if run.get(key)]
             if not curves:
                 continue
             if key.startswith('loss') and smooth > 1:
                 curves = [list(zip([s for s, _ in c], moving_average([v for _, v in c], smooth)))
                           for c in curves]
-            steps, mean, std = seed_band(curves)
             n = len(curves)
-            line, = ax.plot(steps, mean, label=f'{name} ({n} seed{"s" if n != 1 else ""})',
-                            marker='o' if len(steps) < 20 else None, markersize=3,
-                            linewidth=1.3)
-            if len(curves) > 1:
-                ax.fill_between(steps, mean - std, mean + std, color=line.get_color(),
-                                alpha=0.25, linewidth=0)
-        ax.set_xlabel('iteration')
+            band(ax, curves, f'{name} ({n} seed{"s" if n != 1 else ""})')
         ax.set_ylabel(key + (f' (mean of {smooth})' if key.startswith('loss') and smooth > 1
                              else ''))
+    if diffs:
+        ax = axes[-1]
+        ax.axhline(0.0, color='gray', linewidth=0.8)
+        band(ax, diffs, f'{names[1]} \u2212 {names[0]} ({len(diffs)} seed'
+                        f'{"s" if len(diffs) != 1 else ""}, paired)')
+        ax.set_ylabel(f'{keys[0]} difference')
+    for ax in axes:
+        ax.set_xlabel('iteration')
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:  # a run with a single val point draws no line
             ax.legend(fontsize='small')
     fig.suptitle(f'Fig. 4 (demo): {" vs ".join(scalars)}, mean ± std over '
                  f'{num_seeds} seed{"s" if num_seeds != 1 else ""}')
     fig.savefig(out_path, dpi=120)
+    return True
 
 
 def pick_val_images(dataset, num_images: int = 4, bins: Sequence[str] = ('20-40', '40-60')

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from sair_toolbox.experiments.convergence import (format_levelling, last_fraction_change,
-                                                  levelling)
+from sair_toolbox.experiments.convergence import (difference_curve, difference_levelling,
+                                                  fitted_change, format_levelling,
+                                                  last_fraction_change, levelling)
 
 
 def test_last_fraction_change():
@@ -39,6 +40,42 @@ def test_levelling_reads_each_seed_and_decides(tmp_path):
     assert level['SAIR']['std'] == pytest.approx(0.0) and level['LIIF']['std'] is None
     assert not level['LIIF']['levelled']
     text = format_levelling(level)
-    assert '| SAIR | 0.010 ± 0.000 | 2 | yes |' in text
-    assert '| LIIF | 0.400 | 1 | no |' in text and 'last 20% of training' in text
+    assert '| SAIR | 0.010 ± 0.000 | - | 2 | yes |' in text  # 3 points: no fitted tail
+    assert '| LIIF | 0.400 | - | 1 | no |' in text and 'last 20% of training' in text
     assert format_levelling({}) == ''
+
+
+def test_fitted_change_uses_every_tail_point():
+    # A line through the tail, whatever the noise of the two end points.
+    curve = [(100 * i, 20.0 + 0.001 * 100 * i) for i in range(1, 11)]
+    assert fitted_change(curve) == pytest.approx(0.2)  # 800 -> 1000 at 1e-3 dB / step
+    noisy = curve[:-1] + [(1000, curve[-1][1] - 0.3)]  # last point drops by 0.3
+    assert last_fraction_change(noisy) == pytest.approx(-0.1)
+    assert -0.2 < fitted_change(noisy) < 0.1  # the fit is pulled less than the end point
+    assert fitted_change(curve[:2]) is None  # fewer than three points
+    assert fitted_change([(100, 1.0), (200, 1.0), (900, 1.0), (1000, 1.0)]) is None  # tail of 2
+
+
+def test_difference_levelling_pairs_seeds_at_common_steps():
+    def run(points):
+        return dict(curves={'all/PSNR': [[s, v] for s, v in points]})
+    steps = list(range(100, 1001, 100))
+    results = {
+        'SAIR': dict(runs={0: run([(s, 20 + s / 1000) for s in steps]),
+                           1: run([(s, 21 + s / 1000) for s in steps])}),
+        'LIIF': dict(runs={0: run([(s, 20 + s / 500) for s in steps]),
+                           1: run([(s, 21 + s / 500) for s in steps[:-1]]),  # no 1000
+                           2: run([(s, 0.0) for s in steps])}),  # no SAIR seed 2
+    }
+    assert difference_curve([(1, 5.0), (2, 6.0)], [(2, 1.0), (3, 1.0)]) == [(2, 5.0)]
+    diff = difference_levelling(results)['SAIR \u2212 LIIF']
+    assert set(diff['per_seed']) == {0, 1}
+    # Seed 0 ends at 1000: -1.0, having moved by -0.2 since 800; seed 1 ends at 900: -0.9.
+    assert diff['final']['per_seed'] == {0: pytest.approx(-1.0), 1: pytest.approx(-0.9)}
+    assert diff['per_seed'][0] == pytest.approx(-0.2) and not diff['levelled']
+    assert diff['fitted']['per_seed'][0] == pytest.approx(-0.2)
+    level = levelling(results)
+    assert level['SAIR']['fitted']['mean'] == pytest.approx(0.2)
+    text = format_levelling(level, difference_levelling(results))
+    assert '| SAIR \u2212 LIIF | \u22120.950 ± 0.071 |' in text and 'fitted change' in text
+    assert difference_levelling({'SAIR': results['SAIR']}) == {}

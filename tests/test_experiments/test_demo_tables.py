@@ -298,6 +298,25 @@ def test_format_tables_and_comparisons_without_training():
     assert summary['SAIR']['all/PSNR']['std'] == pytest.approx(0.1, abs=0.01)
 
 
+def test_rewrite_without_curves_keeps_the_saved_checks_and_figures(tmp_path):
+    """A results.json from before runs kept their curves, on a checkout without the work dirs:
+    --rewrite keeps its convergence checks and leaves Fig. 4 as it is."""
+    results = {n: dict(name=n, config='c.py', tables=['1'],
+                       runs={s: dict(_fake_run(s, shift), work_dir=str(tmp_path / 'gone'))
+                             for s in (0, 1)})
+               for n, shift in (('SAIR', 0.5), ('LIIF', 0.0))}
+    saved = dict(per_seed={'0': 0.1, '1': 0.2}, mean=0.15, std=0.07, levelled=False,
+                 key='all/PSNR', fraction=0.2, level=0.05)
+    setting = dict(iters=100, seeds=[0, 1], num_val=9, levelling={'SAIR': saved})
+    demo_tables.write_outputs(str(tmp_path), results, setting)
+    (tmp_path / 'fig4_curves.png').write_bytes(b'the committed figure')
+    demo_tables.rewrite_outputs(str(tmp_path))
+    out = json.loads((tmp_path / 'results.json').read_text())
+    assert out['levelling'] == {'SAIR': saved}
+    assert '| SAIR | 0.150 ± 0.070 | - | 2 | no |' in (tmp_path / 'tables.md').read_text()
+    assert (tmp_path / 'fig4_curves.png').read_bytes() == b'the committed figure'
+
+
 def test_sharp_fills_table_and_set_level_differences():
     def with_fid(run, fid):
         run['metrics'].update({f'{b}/demo-{m}': fid + i for i, b in
