@@ -7,8 +7,10 @@ projects a transposed view of the tokens; without autograd and outside its fused
 under autocast) that projection copies the weight once per token. This suite times
 :meth:`~sair_toolbox.models.semantic_encoders.maskclip.MaskCLIPEncoder.run_blocks` both ways on
 the paper's encoder (ViT-B/16, random weights, nothing read from disk) at S x S, batch B, in
-float32 and under bfloat16 autocast, without gradients (how SAIR uses it), and prints the median
-times, their ratio and the largest difference of the outputs.
+float32 and under bfloat16 autocast, without gradients (how SAIR uses it), on the tokens the
+encoder itself makes (:meth:`~sair_toolbox.models.semantic_encoders.maskclip.MaskCLIPEncoder.
+tokens`: in bfloat16 under autocast), and prints the median times, their ratio and the largest
+difference of the outputs.
 """
 import warnings
 from typing import Dict
@@ -46,21 +48,23 @@ def encoder_benchmark(size: int, repeat: int, *, batch: int = 2, quick: bool = F
         enc = (MaskCLIPEncoder(pretrained=None, model_cfg=QUICK_CLIP) if quick else
                MaskCLIPEncoder(arch='ViT-B-16', pretrained=None))
     size = 64 if quick else size
-    patch = enc.patch_size
-    tokens = 1 + (size // patch) ** 2
-    x = torch.randn(batch, tokens, enc.visual.transformer.width,
-                    generator=torch.Generator().manual_seed(seed))
+    tokens = 1 + (size // enc.patch_size) ** 2
+    img = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(seed))
     print(f'\nfrozen MaskCLIP encoder blocks ({"demo CLIP" if quick else "ViT-B/16"}, '
           f'{len(enc.visual.transformer.resblocks) - 1} blocks before the last, {size} x {size}, '
           f'batch {batch}, {tokens} tokens; torch {torch.__version__}, '
-          f'{torch.get_num_threads()} threads; median of {repeat}; no gradients)')
+          f'{torch.get_num_threads()} threads; median of {repeat}; no gradients; the tokens '
+          'as the encoder makes them, in the autocast dtype under autocast)')
     header = f'{"precision":<10} {"open_clip":>11} {"batch-first":>12} {"ratio":>7} ' \
              f'{"max|diff|":>10}'
     print(header)
     print('-' * len(header))
     result = {}
     for precision, autocast in (('fp32', False), ('bf16', True)):
-        def run(open_clip_blocks, autocast=autocast):
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            x = enc.tokens(img)
+
+        def run(open_clip_blocks, autocast=autocast, x=x):
             with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16,
                                                  enabled=autocast):
                 return enc.run_blocks(x, open_clip_blocks=open_clip_blocks)

@@ -214,6 +214,28 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
         v = F.linear(v, attn.out_proj.weight, attn.out_proj.bias)
         return block.ls_1(v)
 
+    def tokens(self, img: Tensor) -> Tensor:
+        """The tokens the transformer blocks start from: patch embeddings after the class token,
+        the (resized) positional embedding and ``ln_pre``.
+
+        Args:
+            img: (B, 3, H, W) RGB in [0, 1], sides multiples of ``patch_size``.
+
+        Returns:
+            (B, 1 + H/p * W/p, width); in the autocast dtype under autocast (the patch
+            convolution runs in it), which is what sends open_clip's attention down the
+            weight-copying path (:meth:`_block`).
+        """
+        visual = self.visual
+        x = (img - self.mean) / self.std
+        x = visual.conv1(x.to(visual.conv1.weight.dtype))  # (B, width, h, w)
+        b, _, h, w = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.to(x.dtype).view(1, 1, -1).expand(b, -1, -1)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed(h, w).to(x.dtype)
+        # patch_dropout is the identity in eval mode and the encoder is always in eval mode.
+        return visual.ln_pre(x)
+
     def encode(self, img: Tensor) -> Tensor:
         """Dense features of an input whose sides are multiples of ``patch_size``.
 
@@ -224,15 +246,8 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
             (B, out_channels, H/p, W/p).
         """
         visual = self.visual
-        x = (img - self.mean) / self.std
-        x = visual.conv1(x.to(visual.conv1.weight.dtype))  # (B, width, h, w)
-        b, _, h, w = x.shape
-        x = x.flatten(2).transpose(1, 2)
-        cls = visual.class_embedding.to(x.dtype).view(1, 1, -1).expand(b, -1, -1)
-        x = torch.cat([cls, x], dim=1) + self.pos_embed(h, w).to(x.dtype)
-        # patch_dropout is the identity in eval mode and the encoder is always in eval mode.
-        x = visual.ln_pre(x)
-        x = self.run_blocks(x)
+        h, w = img.shape[-2] // self.patch_size, img.shape[-1] // self.patch_size
+        x = self.run_blocks(self.tokens(img))
         last = visual.transformer.resblocks[-1]
         v = self._value_path(last, x)
         if self.keep_last_residual:
@@ -242,7 +257,7 @@ class MaskCLIPEncoder(BaseSemanticEncoder):
             x = v
         x = visual.ln_post(x[:, 1:])
         x = x @ visual.proj
-        return x.transpose(1, 2).reshape(b, -1, h, w)
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
 
     def extra_repr(self) -> str:
         return (f'arch={self.arch!r}, pretrained={self.pretrained!r}, '

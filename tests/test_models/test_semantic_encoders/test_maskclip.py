@@ -269,3 +269,28 @@ def test_batch_first_blocks_equal_open_clip_blocks(encoders, autocast):
     # The backward rounds in another order under autocast: compare relative to the norm.
     rel = float((g_ours - g_ref).norm() / g_ref.norm())
     assert rel < (1e-2 if autocast else 1e-6), rel
+
+
+def test_batch_first_blocks_only_where_open_clip_copies_weights(encoders, monkeypatch):
+    """Batch-first blocks under autocast without autograd (the frozen encoder in mixed
+    precision); open_clip's blocks in float32 (its fused path) and with autograd (the demo
+    CLIP pretraining's bits)."""
+    enc = encoders[True]
+    calls = []
+    real = enc._block
+    monkeypatch.setattr(enc, '_block', lambda block, x: calls.append(1) or real(block, x))
+    img = torch.rand(2, 3, 32, 32)
+
+    def used(grad, autocast):
+        calls.clear()
+        with torch.set_grad_enabled(grad), torch.autocast('cpu', dtype=torch.bfloat16,
+                                                          enabled=autocast):
+            enc.run_blocks(enc.tokens(img))
+        return bool(calls)
+    assert used(grad=False, autocast=True)
+    assert not used(grad=False, autocast=False) and not used(grad=True, autocast=True)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        tokens = enc.tokens(img)
+        assert tokens.dtype == torch.bfloat16  # what makes open_clip's attention copy weights
+        fast, ref = enc.run_blocks(tokens, False), enc.run_blocks(tokens, True)
+    assert torch.allclose(fast.float(), ref.float(), atol=2e-2, rtol=1e-2)
