@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='val images (default 120)')
     p.add_argument('--reuse', default='results/demo_tables', metavar='DIR',
                    help="a demo_tables output to take the matching size from ('' = never)")
+    p.add_argument('--lr-schedule', choices=('step', 'cosine', 'paper'), default='step',
+                   help="learning-rate schedule of every run (as demo_tables.py; 'paper' for "
+                        'a converged sweep)')
     p.add_argument('--jobs', type=int, default=1, metavar='N',
                    help='runs at a time, each in its own process (as demo_tables.py --jobs)')
     p.add_argument('--threads', type=int, default=None, metavar='T',
@@ -51,7 +54,7 @@ def main(argv=None):
                         DEFAULT_SEEDS if args.seeds is None else args.seeds, args.iters,
                         DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
                         args.reuse or None, log=lambda msg: print(msg, flush=True),
-                        jobs=args.jobs, threads=args.threads)
+                        jobs=args.jobs, threads=args.threads, lr_schedule=args.lr_schedule)
     print(open(osp.join(args.out, 'sweep.md'), encoding='utf-8').read())
     return 0
 

@@ -40,16 +40,18 @@ SWEEP_BINS = ('0-20', '20-40', '40-60', 'all')
 
 def load_table_results(reuse_dir: str, iters: int, seeds: Sequence[int],
                        num_val: Optional[int], num_train: int,
-                       names: Sequence[str] = PAIR) -> Optional[Dict[str, Dict]]:
+                       names: Sequence[str] = PAIR,
+                       lr_schedule: str = 'step') -> Optional[Dict[str, Dict]]:
     """The rows ``names`` of a finished ``run_demo_tables`` output
-    (:func:`~sair_toolbox.experiments.demo_tables.load_results`) when it ran the same schedule,
-    val images and training-set size and has every seed of every row with its per-image
-    scores; else None."""
+    (:func:`~sair_toolbox.experiments.demo_tables.load_results`) when it ran the same schedule
+    (length and learning-rate shape), val images and training-set size, without config
+    overrides, and has every seed of every row with its per-image scores; else None."""
     if not osp.isfile(osp.join(reuse_dir, 'results.json')):
         return None
     results, setting = load_results(reuse_dir)
     if (setting['iters'] != iters or setting['num_val'] != (num_val or 40)
-            or setting['num_train'] != num_train):
+            or setting['num_train'] != num_train or setting['lr_schedule'] != lr_schedule
+            or setting['cfg_options']):
         return None
     out = {}
     for name in names:
@@ -165,7 +167,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                         num_val: Optional[int] = DEFAULT_NUM_VAL,
                         reuse_dir: Optional[str] = 'results/demo_tables',
                         log: Callable[[str], None] = print, jobs: int = 1,
-                        threads: Optional[int] = None) -> Dict[int, Dict]:
+                        threads: Optional[int] = None,
+                        lr_schedule: str = 'step') -> Dict[int, Dict]:
     """Train SAIR and LIIF at every size and seed; write the sweep's table, JSON and plot.
 
     Args:
@@ -182,6 +185,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
         log: progress printer.
         jobs, threads: runs at a time and torch threads per run
             (:func:`~sair_toolbox.experiments.demo_tables.run_demo_tables`).
+        lr_schedule: the common learning-rate shape (:func:`~sair_toolbox.experiments.
+            demo_tables.lr_scheduler_cfg`; ``'paper'`` for the converged runs).
 
     Returns:
         :func:`sweep_summary` of all sizes.
@@ -198,8 +203,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
     summary: Dict[int, Dict] = {}
     reused_sizes = []
     for size in sorted(sizes):
-        reused = (load_table_results(reuse_dir, iters, seeds, num_val, size)
-                  if reuse_dir else None)
+        reused = (load_table_results(reuse_dir, iters, seeds, num_val, size,
+                                     lr_schedule=lr_schedule) if reuse_dir else None)
         if reused is not None:
             log(f'data_size_sweep: {size} scenes: SAIR and LIIF taken from {reuse_dir}')
             per_size[size] = reused
@@ -210,15 +215,17 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                 osp.join(out_dir, f'n{size}'), osp.join(work_root, f'n{size}'), iters,
                 list(PAIR), log=log, seeds=seeds, num_val=num_val,
                 num_train=None if size == DEMO_NUM_TRAIN else size, jobs=jobs,
-                threads=threads)
+                threads=threads, lr_schedule=lr_schedule)
         summary = sweep_summary(per_size)
         with open(osp.join(out_dir, 'sweep.json'), 'w', encoding='utf-8') as f:
-            json.dump(dict(iters=iters, seeds=list(seeds), num_val=num_val, sizes=sizes,
+            json.dump(dict(iters=iters, lr_schedule=lr_schedule, seeds=list(seeds),
+                           num_val=num_val, sizes=sizes,
                            reused={str(n): reuse_dir for n in reused_sizes},
                            summary={str(n): v for n, v in summary.items()}), f, indent=2)
         with open(osp.join(out_dir, 'sweep.md'), 'w', encoding='utf-8') as f:
+            shape = '' if lr_schedule == 'step' else f' ({lr_schedule} learning-rate schedule)'
             f.write(f'SAIR vs LIIF against the inpainter\'s training-set size: {iters} '
-                    f'iterations for every size, seeds {", ".join(map(str, seeds))}, '
+                    f'iterations{shape} for every size, seeds {", ".join(map(str, seeds))}, '
                     f'{num_val or 40} val images (the same for every size), the demo CLIP '
                     'fixed. Differences: mean over seeds, 95 % interval (paired t over seeds '
                     '∪ hierarchical bootstrap); (*) excludes zero.\n\n'

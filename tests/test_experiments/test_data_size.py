@@ -109,3 +109,17 @@ def test_sweep_trains_each_size_reuses_a_matching_table_and_plots(tmp_path, tiny
     assert (tmp_path / 'out' / 'n3' / 'tables.md').is_file()
     with pytest.raises(ConfigError, match='sizes'):
         data_size.run_data_size_sweep(str(tmp_path / 'o'), sizes=[3, 3])
+
+
+def test_reuse_needs_the_same_learning_rate_shape_and_no_overrides(tmp_path):
+    _reusable_table(tmp_path / 'table', 6, [0, 1])  # the default 'step' schedule
+    found = data_size.load_table_results(str(tmp_path / 'table'), 5, [0, 1], 6, 6)
+    assert set(found) == {'SAIR', 'LIIF'}
+    assert data_size.load_table_results(str(tmp_path / 'table'), 5, [0, 1], 6, 6,
+                                        lr_schedule='paper') is None
+    saved = json.loads((tmp_path / 'table' / 'results.json').read_text())
+    saved.update(lr_schedule='paper', cfg_options={'model.sem_loss_weight': 0})
+    (tmp_path / 'table' / 'results.json').write_text(json.dumps(saved))
+    # Rows trained with a config override are not the plain rows of a sweep.
+    assert data_size.load_table_results(str(tmp_path / 'table'), 5, [0, 1], 6, 6,
+                                        lr_schedule='paper') is None
