@@ -71,11 +71,18 @@ def difference_curve(a: Sequence[Tuple[int, float]], b: Sequence[Tuple[int, floa
     return [(step, value - other[step]) for step, value in a if step in other]
 
 
+#: The metric that ties a work dir's log to a saved run (:func:`run_scalars`).
+FINAL_KEY = 'all/PSNR'
+
+
 def run_scalars(run: Mapping) -> Dict[str, List[Tuple[int, float]]]:
     """The scalar curves of one run: those it kept (``run['curves']``, written into
     ``results.json`` by the demo tables) or, for runs without them, those of its work dir's
     MMEngine log (:func:`~sair_toolbox.visualization.curves.read_scalars`); ``{}`` when
-    neither is there.
+    neither is there. A work dir is only read when its log is this run's: the last val
+    ``all/PSNR`` it logged must be the run's saved final ``metrics['all/PSNR']`` (the two are
+    the same evaluation). A later run into the same work dir (another ``--iters``, another
+    code) would otherwise lend its curves to this one.
 
     Returns:
         ``{key: [(step, value), ...]}`` sorted by step.
@@ -90,9 +97,14 @@ def run_scalars(run: Mapping) -> Dict[str, List[Tuple[int, float]]]:
     if not work_dir or not osp.isdir(work_dir):
         return {}
     try:
-        return dict(read_scalars(work_dir))
+        scalars = dict(read_scalars(work_dir))
     except DataError:  # no scalar log (yet)
         return {}
+    final = run.get('metrics', {}).get(FINAL_KEY)
+    logged = scalars.get(FINAL_KEY)
+    if final is not None and (not logged or abs(logged[-1][1] - float(final)) > 1e-6):
+        return {}  # the work dir holds another run's log
+    return scalars
 
 
 def levelling(results: Mapping[str, Mapping], key: str = 'all/PSNR',
@@ -199,25 +211,34 @@ def format_levelling(level: Mapping[str, Mapping],
 
     def cell(info):
         return format_mean_std(info['mean'], info['std'], digits=3) if info else '-'
+
+    def seeds(info):  # each seed's change, and how many of them are below the level
+        per_seed = info['per_seed']
+        values = ', '.join(f'{seed}: {per_seed[seed]:+.3f}'.replace('-', '\u2212')
+                           for seed in sorted(per_seed))
+        below = sum(abs(v) < info.get('level', LEVEL_DB) for v in per_seed.values())
+        return f'{values} | {below} of {len(per_seed)}'
     lines: List[str] = [
         '', f'**Convergence**: change of val {first["key"]} over the last '
         f'{first["fraction"]:.0%} of training (last val point minus the point at '
-        f'{1 - first["fraction"]:.0%}), mean ± std over seeds; levelled off when below '
-        f'{first["level"]} in magnitude. Fitted: the same change read off a least-squares line '
+        f'{1 - first["fraction"]:.0%}), mean ± std over seeds; levelled off when the mean is '
+        f'below {first["level"]} in magnitude ("seeds below": how many seeds\' own changes are). '
+        'Fitted: the same change read off a least-squares line '
         'through every val point of that tail (less noisy than two single points; a supplement, '
         'not the criterion).', '',
-        '| Row | change | fitted change | seeds | levelled off |', '|---|---|---|---|---|']
+        '| Row | change | fitted change | per seed | seeds below | levelled off |',
+        '|---|---|---|---|---|---|']
     for name, info in level.items():
-        lines.append(f'| {name} | {cell(info)} | {cell(info.get("fitted"))} | '
-                     f'{len(info["per_seed"])} | {"yes" if info["levelled"] else "no"} |')
+        lines.append(f'| {name} | {cell(info)} | {cell(info.get("fitted"))} | {seeds(info)} | '
+                     f'{"yes" if info["levelled"] else "no"} |')
     if differences:
         lines += ['', f'The paired difference of the val curves (per seed, at the same val '
                   f'points), its value at the end and its change over the last '
                   f'{first["fraction"]:.0%}:', '',
-                  '| Difference | at the end | change | fitted change | seeds | levelled off |',
-                  '|---|---|---|---|---|---|']
+                  '| Difference | at the end | change | fitted change | per seed | seeds below '
+                  '| levelled off |', '|---|---|---|---|---|---|---|']
         for name, info in differences.items():
             lines.append(f'| {name} | {cell(info["final"])} | {cell(info)} | '
-                         f'{cell(info.get("fitted"))} | {len(info["per_seed"])} | '
+                         f'{cell(info.get("fitted"))} | {seeds(info)} | '
                          f'{"yes" if info["levelled"] else "no"} |')
     return '\n'.join(lines) + '\n'

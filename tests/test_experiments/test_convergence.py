@@ -5,7 +5,8 @@ import pytest
 
 from sair_toolbox.experiments.convergence import (difference_curve, difference_levelling,
                                                   fitted_change, format_levelling,
-                                                  last_fraction_change, levelling)
+                                                  last_fraction_change, levelling,
+                                                  run_scalars)
 
 
 def test_last_fraction_change():
@@ -40,9 +41,26 @@ def test_levelling_reads_each_seed_and_decides(tmp_path):
     assert level['SAIR']['std'] == pytest.approx(0.0) and level['LIIF']['std'] is None
     assert not level['LIIF']['levelled']
     text = format_levelling(level)
-    assert '| SAIR | 0.010 ± 0.000 | - | 2 | yes |' in text  # 3 points: no fitted tail
-    assert '| LIIF | 0.400 | - | 1 | no |' in text and 'last 20% of training' in text
+    # 3 points: no fitted tail; each seed's own change and how many are below the level.
+    assert '| SAIR | 0.010 ± 0.000 | - | 0: +0.010, 1: +0.010 | 2 of 2 | yes |' in text
+    assert '| LIIF | 0.400 | - | 0: +0.400 | 0 of 1 | no |' in text
+    assert 'last 20% of training' in text
     assert format_levelling({}) == ''
+
+
+def test_a_work_dir_lends_its_log_only_to_its_own_run(tmp_path):
+    # An older results.json without saved curves reads its runs' work dirs; a later run into the
+    # same folder (another --iters) must not pass its curves off as this run's.
+    work_dir = tmp_path / 'seed0'
+    _write_log(work_dir, [(10, 18.0), (20, 18.3)])
+    own = dict(work_dir=str(work_dir), metrics={'all/PSNR': 18.3})
+    other = dict(work_dir=str(work_dir), metrics={'all/PSNR': 23.7})  # trained 200 iterations
+    assert run_scalars(own)['all/PSNR'] == [(10, 18.0), (20, 18.3)]
+    assert run_scalars(other) == {}
+    assert run_scalars(dict(work_dir=str(work_dir)))['all/PSNR'][-1] == (20, 18.3)  # no metrics
+    kept = dict(other, curves={'all/PSNR': [[200, 23.7]]})  # saved curves win
+    assert run_scalars(kept) == {'all/PSNR': [(200, 23.7)]}
+    assert levelling({'SAIR': dict(runs={0: other})}) == {}
 
 
 def test_fitted_change_uses_every_tail_point():
@@ -78,4 +96,5 @@ def test_difference_levelling_pairs_seeds_at_common_steps():
     assert level['SAIR']['fitted']['mean'] == pytest.approx(0.2)
     text = format_levelling(level, difference_levelling(results))
     assert '| SAIR \u2212 LIIF | \u22120.950 ± 0.071 |' in text and 'fitted change' in text
+    assert '| 0: \u22120.200, 1: \u22120.200 | 0 of 2 | no |' in text
     assert difference_levelling({'SAIR': results['SAIR']}) == {}

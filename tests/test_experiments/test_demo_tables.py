@@ -313,7 +313,8 @@ def test_rewrite_without_curves_keeps_the_saved_checks_and_figures(tmp_path):
     demo_tables.rewrite_outputs(str(tmp_path))
     out = json.loads((tmp_path / 'results.json').read_text())
     assert out['levelling'] == {'SAIR': saved}
-    assert '| SAIR | 0.150 ± 0.070 | - | 2 | no |' in (tmp_path / 'tables.md').read_text()
+    assert ('| SAIR | 0.150 ± 0.070 | - | 0: +0.100, 1: +0.200 | 0 of 2 | no |'
+            in (tmp_path / 'tables.md').read_text())
     assert (tmp_path / 'fig4_curves.png').read_bytes() == b'the committed figure'
 
 
