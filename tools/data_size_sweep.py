@@ -22,8 +22,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog='data_size_sweep.py',
                                 description="SAIR - LIIF against the inpainter's data size")
     p.add_argument('--out', default='results/demo_datasize', help='output folder')
-    p.add_argument('--work-root', default='work_dirs/demo_datasize',
-                   help="parent of the runs' work dirs")
+    p.add_argument('--work-root', default=None,
+                   help="parent of the runs' work dirs (default: work_dirs/<name of --out>)")
     p.add_argument('--sizes', nargs='+', type=int, default=None, metavar='N',
                    help='training scenes per run (default 50 100 400 1600)')
     p.add_argument('--seeds', nargs='+', type=int, default=None, metavar='SEED',
@@ -40,7 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='runs at a time, each in its own process (as demo_tables.py --jobs)')
     p.add_argument('--threads', type=int, default=None, metavar='T',
                    help='torch threads of every run (as demo_tables.py --threads)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.work_root is None:
+        from sair_toolbox.experiments.demo_tables import default_work_root
+        args.work_root = default_work_root(args.out)
+    return args
 
 
 @cli_main

@@ -1,6 +1,6 @@
 """The paper in miniature on the demo world: train and test every offline row, write the tables.
 
-    python tools/demo_tables.py [--out results/demo_tables] [--work-root work_dirs/demo_tables]
+    python tools/demo_tables.py [--out results/demo_tables] [--work-root work_dirs/<out name>]
                                 [--iters 200] [--seeds 0 1 2] [--num-val 120]
                                 [--only SAIR LIIF ...] [--num-train 400] [--val-points 5]
                                 [--lr-schedule step|cosine|paper] [--jobs N] [--threads T]
@@ -31,8 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog='demo_tables.py',
                                 description="The paper's tables and figures on the demo world")
     p.add_argument('--out', default='results/demo_tables', help='output folder')
-    p.add_argument('--work-root', default='work_dirs/demo_tables',
-                   help="parent of the runs' work dirs")
+    p.add_argument('--work-root', default=None,
+                   help="parent of the runs' work dirs (default: work_dirs/<name of --out>)")
     p.add_argument('--iters', type=int, default=200,
                    help='training iterations of every run (one common schedule)')
     p.add_argument('--only', nargs='+', metavar='NAME',
@@ -66,7 +66,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--rewrite', action='store_true',
                    help="re-render --out's tables and figures from its results.json and the "
                         'work dirs, without training')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.work_root is None:
+        from sair_toolbox.experiments.demo_tables import default_work_root
+        args.work_root = default_work_root(args.out)
+    return args
 
 
 @cli_main

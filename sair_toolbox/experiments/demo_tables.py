@@ -106,6 +106,13 @@ DEFAULT_NUM_VAL = 120
 DEFAULT_SEEDS = (0, 1, 2)
 
 
+def default_work_root(out_dir: str) -> str:
+    """The runs' parent folder for an output folder: ``work_dirs/<name of out_dir>`` (e.g.
+    ``results/demo_tables`` -> ``work_dirs/demo_tables``), so that runs written for another
+    ``--out`` do not land in (and overwrite) the work dirs of the committed tables."""
+    return osp.join('work_dirs', osp.basename(osp.normpath(out_dir)))
+
+
 #: Learning-rate schedules of :func:`schedule_options` (``--lr-schedule``).
 LR_SCHEDULES = ('step', 'cosine', 'paper')
 #: The cosine schedule's final learning rate, as a fraction of the initial one.
