@@ -15,6 +15,8 @@ import argparse
 import os.path as osp
 import sys
 
+from sair_toolbox.experiments.demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS, LR_SCHEDULES,
+                                                  default_work_root)
 from sair_toolbox.utils.errors import cli_main
 
 
@@ -33,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='val images (default 120)')
     p.add_argument('--reuse', default='results/demo_tables', metavar='DIR',
                    help="a demo_tables output to take the matching size from ('' = never)")
-    p.add_argument('--lr-schedule', choices=('step', 'cosine', 'paper'), default='step',
+    p.add_argument('--lr-schedule', choices=LR_SCHEDULES, default='step',
                    help="learning-rate schedule of every run (as demo_tables.py; 'paper' for "
                         'a converged sweep)')
     p.add_argument('--jobs', type=int, default=1, metavar='N',
@@ -42,7 +44,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='torch threads of every run (as demo_tables.py --threads)')
     args = p.parse_args(argv)
     if args.work_root is None:
-        from sair_toolbox.experiments.demo_tables import default_work_root
         args.work_root = default_work_root(args.out)
     return args
 
@@ -51,7 +52,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     from sair_toolbox.experiments.data_size import SIZES, run_data_size_sweep
-    from sair_toolbox.experiments.demo_tables import DEFAULT_NUM_VAL, DEFAULT_SEEDS
     from sair_toolbox.utils.setup_env import tune_cpu_allocator
     tune_cpu_allocator()
     run_data_size_sweep(args.out, args.work_root, args.sizes or SIZES,

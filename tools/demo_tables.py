@@ -24,6 +24,9 @@ import sys
 
 from mmengine.config import DictAction
 
+from sair_toolbox.experiments.demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS, LR_SCHEDULES,
+                                                  default_work_root, rewrite_outputs,
+                                                  run_demo_tables)
 from sair_toolbox.utils.errors import cli_main
 
 
@@ -49,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--val-points', type=int, default=5, metavar='K',
                    help='validations per run, evenly spaced (Fig. 4 and the convergence '
                         'check; default 5)')
-    p.add_argument('--lr-schedule', choices=('step', 'cosine', 'paper'), default='step',
+    p.add_argument('--lr-schedule', choices=LR_SCHEDULES, default='step',
                    help='learning-rate schedule of every run: halved at 75 %% (default, as the '
                         'demo configs), cosine decay to 1 %%, or halved at 50 %% (the '
                         "paper's shape; the convergence runs)")
@@ -68,7 +71,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'work dirs, without training')
     args = p.parse_args(argv)
     if args.work_root is None:
-        from sair_toolbox.experiments.demo_tables import default_work_root
         args.work_root = default_work_root(args.out)
     return args
 
@@ -76,11 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 @cli_main
 def main(argv=None):
     args = parse_args(argv)
-    from sair_toolbox.experiments.demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS,
-                                                      run_demo_tables)
     from sair_toolbox.utils.setup_env import tune_cpu_allocator
     if args.rewrite:
-        from sair_toolbox.experiments.demo_tables import rewrite_outputs
         rewrite_outputs(args.out)
         print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
         return 0
