@@ -51,28 +51,27 @@ def registered(name):
 
 
 class RegistryDirective(Directive):
-    """``{sair-registry} NAME ...``: every component registered in the named registries, one
-    autodoc entry each (so a component added with ``register_module()`` appears here without
-    editing the docs)."""
+    """``{sair-registry} NAME``: every component registered in the named registry, one autodoc
+    entry each (so a component added with ``register_module()`` appears here without editing
+    the docs). The entries are ``autoclass`` directives inside MyST ``eval-rst`` blocks, so that
+    autodoc's reStructuredText output is parsed as such."""
 
     required_arguments = 1
-    optional_arguments = 20
 
     def run(self):
-        lines = []
-        for name in self.arguments:
-            if name not in REGISTRIES:
-                raise self.error(f'unknown registry {name!r}; one of {REGISTRIES}')
-            entries = registered(name)
-            lines += [f'``{name}``', '-' * (len(name) + 4), '']
-            if not entries:
-                lines += ['Nothing of sair-toolbox registered here yet.', '']
+        name = self.arguments[0]
+        if name not in REGISTRIES:
+            raise self.error(f'unknown registry {name!r}; one of {REGISTRIES}')
+        entries = registered(name)
+        if not entries:
+            lines = ['Nothing of sair-toolbox is registered here yet.', '']
+        else:
+            lines = []
             for key, target in entries:
-                lines += [f'.. autoclass:: {target}', '']
-        container = nodes.section()
-        container.document = self.state.document
-        self.state.nested_parse(StringList(lines, source='sair-registry'), self.content_offset,
-                                container, match_titles=True)
+                lines += ['```{eval-rst}', f'.. autoclass:: {target}', '```', '']
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=f'sair-registry {name}'),
+                                self.content_offset, container)
         return container.children
 
 
