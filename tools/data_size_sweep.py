@@ -2,7 +2,8 @@
 
     python tools/data_size_sweep.py [--out results/demo_datasize] [--sizes 50 100 400 1600]
                                     [--seeds 0 1 2] [--iters 200] [--num-val 120]
-                                    [--reuse results/demo_tables]
+                                    [--reuse results/demo_tables] [--ckpt-interval N]
+                                    [--fresh]
 
 Trains SAIR and LIIF once per size and seed with the demo tables' common schedule (the same
 iterations for every size), on nested training sets and the same val images, and writes
@@ -10,6 +11,10 @@ iterations for every size), on nested training sets and the same val images, and
 in ``n<size>/``). The 400-scene point is read from ``--reuse`` (a finished
 ``tools/demo_tables.py`` output) when its schedule, seeds and val images match; ``--reuse ''``
 retrains it. See :mod:`sair_toolbox.experiments.data_size`.
+
+A stopped sweep continues when the same command runs again, as ``tools/demo_tables.py`` does
+(each size's table in ``n<size>/`` continues; finished sizes train nothing); ``--fresh``
+trains the sweep's own runs anew (the ``--reuse`` table is only read).
 """
 import argparse
 import os.path as osp
@@ -42,6 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='runs at a time, each in its own process (as demo_tables.py --jobs)')
     p.add_argument('--threads', type=int, default=None, metavar='T',
                    help='torch threads of every run (as demo_tables.py --threads)')
+    p.add_argument('--ckpt-interval', type=int, default=None, metavar='N',
+                   help='iterations between checkpoints (as demo_tables.py --ckpt-interval)')
+    p.add_argument('--fresh', action='store_true',
+                   help="train the sweep's runs anew (as demo_tables.py --fresh)")
     args = p.parse_args(argv)
     if args.work_root is None:
         args.work_root = default_work_root(args.out)
@@ -58,7 +67,8 @@ def main(argv=None):
                         DEFAULT_SEEDS if args.seeds is None else args.seeds, args.iters,
                         DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
                         args.reuse or None, log=lambda msg: print(msg, flush=True),
-                        jobs=args.jobs, threads=args.threads, lr_schedule=args.lr_schedule)
+                        jobs=args.jobs, threads=args.threads, lr_schedule=args.lr_schedule,
+                        fresh=args.fresh, ckpt_interval=args.ckpt_interval)
     print(open(osp.join(args.out, 'sweep.md'), encoding='utf-8').read())
     return 0
 

@@ -4,7 +4,7 @@
                                 [--iters 200] [--seeds 0 1 2] [--num-val 120]
                                 [--only SAIR LIIF ...] [--num-train 400] [--val-points 5]
                                 [--lr-schedule step|cosine|paper] [--jobs N] [--threads T]
-                                [--cfg-options KEY=VALUE ...]
+                                [--cfg-options KEY=VALUE ...] [--ckpt-interval N] [--fresh]
     python tools/demo_tables.py --rewrite [--out results/demo_tables]
 
 Trains SAIR, LIIF, NFS, OUS, SAIR with the demo SAM encoder, LTE/SemLTE, EDSR-LIIF/SAIR-EDSR and
@@ -17,6 +17,13 @@ each is distinguishable from zero), ``results.json`` (also every per-image score
 ``fig3_label_maps.png`` and ``fig4_curves.png`` (mean ± std bands). One progress line per
 (row, seed) with the elapsed and the estimated remaining time. See
 :mod:`sair_toolbox.experiments.demo_tables`.
+
+A table stopped at any point (a time limit, a killed process, a preempted job) continues when
+the same command runs again: the runs ``--out``'s ``results.json`` records with the same
+settings are taken from it, a run cut mid-training resumes from its last checkpoint (every val
+point, or every ``--ckpt-interval`` iterations) bit for bit, and nothing is trained twice; a
+recorded run made with other settings is refused in one line. ``--fresh`` trains the table
+anew. See :mod:`sair_toolbox.experiments.resume`.
 """
 import argparse
 import os.path as osp
@@ -66,6 +73,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='torch threads of every run (default: the CPUs divided by --jobs, or '
                         "torch's own setting with --jobs 1); results are bitwise reproducible "
                         'for the same seeds and thread count')
+    p.add_argument('--ckpt-interval', type=int, default=None, metavar='N',
+                   help='iterations between checkpoints, what a stopped run resumes from '
+                        '(default: every val point); not part of a run\'s settings')
+    p.add_argument('--fresh', action='store_true',
+                   help="train every run of the table anew: ignore --out's results.json and "
+                        "the runs' checkpoints (without it, a stopped table continues)")
     p.add_argument('--rewrite', action='store_true',
                    help="re-render --out's tables and figures from its results.json and the "
                         'work dirs, without training')
@@ -90,7 +103,8 @@ def main(argv=None):
                     num_val=DEFAULT_NUM_VAL if args.num_val is None else args.num_val,
                     num_train=args.num_train, val_points=args.val_points,
                     lr_schedule=args.lr_schedule, cfg_options=args.cfg_options,
-                    jobs=args.jobs, threads=args.threads)
+                    jobs=args.jobs, threads=args.threads, fresh=args.fresh,
+                    ckpt_interval=args.ckpt_interval)
     print(open(osp.join(args.out, 'tables.md'), encoding='utf-8').read())
     return 0
 

@@ -20,7 +20,6 @@ The size of the demo configs (400) can be taken from a finished seeded table
 
 ``tools/data_size_sweep.py`` is the command-line front end.
 """
-import json
 import os
 import os.path as osp
 from typing import Callable, Dict, Mapping, Optional, Sequence
@@ -29,6 +28,7 @@ from sair_toolbox.utils.errors import ConfigError
 
 from .demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS, DEMO_NUM_TRAIN, compare_rows,
                           load_results, run_demo_tables, summarize)
+from .resume import write_json_atomic, write_text_atomic
 
 #: The sweep's training-set sizes (scenes).
 SIZES = (50, 100, 400, 1600)
@@ -168,7 +168,8 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                         reuse_dir: Optional[str] = 'results/demo_tables',
                         log: Callable[[str], None] = print, jobs: int = 1,
                         threads: Optional[int] = None,
-                        lr_schedule: str = 'step') -> Dict[int, Dict]:
+                        lr_schedule: str = 'step', fresh: bool = False,
+                        ckpt_interval: Optional[int] = None) -> Dict[int, Dict]:
     """Train SAIR and LIIF at every size and seed; write the sweep's table, JSON and plot.
 
     Args:
@@ -187,6 +188,10 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
             (:func:`~sair_toolbox.experiments.demo_tables.run_demo_tables`).
         lr_schedule: the common learning-rate shape (:func:`~sair_toolbox.experiments.
             demo_tables.lr_scheduler_cfg`; ``'paper'`` for the converged runs).
+        fresh, ckpt_interval: as :func:`~sair_toolbox.experiments.demo_tables.
+            run_demo_tables`: a stopped sweep continues when called again (each size's
+            table continues; a finished one trains nothing) unless ``fresh``; ``reuse_dir``
+            is only read either way.
 
     Returns:
         :func:`sweep_summary` of all sizes.
@@ -215,20 +220,22 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                 osp.join(out_dir, f'n{size}'), osp.join(work_root, f'n{size}'), iters,
                 list(PAIR), log=log, seeds=seeds, num_val=num_val,
                 num_train=None if size == DEMO_NUM_TRAIN else size, jobs=jobs,
-                threads=threads, lr_schedule=lr_schedule)
+                threads=threads, lr_schedule=lr_schedule, fresh=fresh,
+                ckpt_interval=ckpt_interval)
         summary = sweep_summary(per_size)
-        with open(osp.join(out_dir, 'sweep.json'), 'w', encoding='utf-8') as f:
-            json.dump(dict(iters=iters, lr_schedule=lr_schedule, seeds=list(seeds),
-                           num_val=num_val, sizes=sizes,
-                           reused={str(n): reuse_dir for n in reused_sizes},
-                           summary={str(n): v for n, v in summary.items()}), f, indent=2)
-        with open(osp.join(out_dir, 'sweep.md'), 'w', encoding='utf-8') as f:
-            shape = '' if lr_schedule == 'step' else f' ({lr_schedule} learning-rate schedule)'
-            f.write(f'SAIR vs LIIF against the inpainter\'s training-set size: {iters} '
-                    f'iterations{shape} for every size, seeds {", ".join(map(str, seeds))}, '
-                    f'{num_val or 40} val images (the same for every size), the demo CLIP '
-                    'fixed. Differences: mean over seeds, 95 % interval (paired t over seeds '
-                    '∪ hierarchical bootstrap); (*) excludes zero.\n\n'
-                    + format_sweep(summary) + '\n')
+        write_json_atomic(osp.join(out_dir, 'sweep.json'),
+                          dict(iters=iters, lr_schedule=lr_schedule, seeds=list(seeds),
+                               num_val=num_val, sizes=sizes,
+                               reused={str(n): reuse_dir for n in reused_sizes},
+                               summary={str(n): v for n, v in summary.items()}), indent=2)
+        shape = '' if lr_schedule == 'step' else f' ({lr_schedule} learning-rate schedule)'
+        write_text_atomic(
+            osp.join(out_dir, 'sweep.md'),
+            f'SAIR vs LIIF against the inpainter\'s training-set size: {iters} '
+            f'iterations{shape} for every size, seeds {", ".join(map(str, seeds))}, '
+            f'{num_val or 40} val images (the same for every size), the demo CLIP '
+            'fixed. Differences: mean over seeds, 95 % interval (paired t over seeds '
+            '∪ hierarchical bootstrap); (*) excludes zero.\n\n'
+            + format_sweep(summary) + '\n')
         plot_sweep(summary, osp.join(out_dir, 'datasize_sweep.png'))
     return summary

@@ -143,22 +143,31 @@ def lr_scheduler_cfg(iters: int, lr_schedule: str = 'step') -> Dict:
 
 
 def schedule_options(iters: int, val_points: int = 5, seed: int = 0,
-                     lr_schedule: str = 'step') -> Dict:
+                     lr_schedule: str = 'step', ckpt_interval: Optional[int] = None) -> Dict:
     """``merge_from_dict`` overrides giving every variant the same schedule.
 
     ``iters`` iterations under :func:`lr_scheduler_cfg` (``lr_schedule``), validation
-    ``val_points`` times (the Fig. 4 curves), logging every 10 iterations, one final
-    checkpoint, a fixed seed (:func:`_load_cfg` then sets the table seed's model, data and mask
-    seeds with :func:`~sair_toolbox.experiments.seeding.apply_seeds`).
+    ``val_points`` times (the Fig. 4 curves), logging every 10 iterations, a fixed seed
+    (:func:`_load_cfg` then sets the table seed's model, data and mask seeds with
+    :func:`~sair_toolbox.experiments.seeding.apply_seeds`), and a checkpoint every
+    ``ckpt_interval`` iterations (default: at every val point) and at the end, the last two
+    kept while training (so that one is always whole; a finished run keeps only its last,
+    :mod:`~sair_toolbox.experiments.resume`): what a stopped table resumes from. The
+    checkpoint interval is not part of a run's identity: it does not change the run.
     """
     if iters < val_points:
         raise ConfigError(f'iters must be >= val_points ({val_points}), got {iters}')
+    if ckpt_interval is not None and (isinstance(ckpt_interval, bool)
+                                      or not isinstance(ckpt_interval, int)
+                                      or ckpt_interval < 1):
+        raise ConfigError(f'ckpt_interval must be a positive integer, got {ckpt_interval!r}')
     return {
         'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters,
                           val_interval=iters // val_points),
         'param_scheduler': lr_scheduler_cfg(iters, lr_schedule),
         'default_hooks': dict(logger=dict(interval=10),
-                              checkpoint=dict(interval=iters, max_keep_ckpts=1)),
+                              checkpoint=dict(interval=ckpt_interval or iters // val_points,
+                                              max_keep_ckpts=2, save_last=True)),
         'randomness': dict(seed=seed),
         'log_level': 'WARNING',
     }
@@ -317,7 +326,8 @@ def run_curves(work_dir: str) -> Dict[str, List[List[float]]]:
 def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, Dict],
                 log: Optional[Callable[[str], None]] = None, seed: int = 0,
                 num_val: Optional[int] = None, num_train: Optional[int] = None,
-                config_hook: Optional[Callable] = None) -> Dict:
+                config_hook: Optional[Callable] = None,
+                identity: Optional[Mapping] = None) -> Dict:
     """Train (and test) one variant under one table seed.
 
     Args:
@@ -333,9 +343,15 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
         num_val: val images (:func:`set_num_val`; None keeps the config's).
         num_train: training scenes (:func:`set_num_train`; None keeps the config's).
         config_hook: applied to the run's config last (:func:`_load_cfg`).
+        identity: the run's :func:`~sair_toolbox.experiments.resume.run_identity`: with it the
+            run resumes from its work dir's last checkpoint when that dir was started with the
+            same identity (:func:`~sair_toolbox.experiments.resume.prepare_work_dir`; else its
+            checkpoints are cleared and the run starts), and keeps only its final checkpoint
+            when done. None: train from the start into the work dir as it is.
 
     Returns:
-        ``seed``, ``work_dir``, ``checkpoint``, ``train_seconds``, ``seconds``, ``threads``
+        ``seed``, ``work_dir``, ``checkpoint``, ``identity``, ``resumed_from`` (the iteration a
+        resumed run started from; absent otherwise), ``train_seconds``, ``seconds``, ``threads``
         (torch's thread count of the run), ``curves`` (:func:`run_curves`), and for tested
         rows ``metrics`` (the flat test metrics) and ``per_image`` (the test metric's records,
         one per val image); for models with a SIR ``diagnostics``
@@ -352,16 +368,32 @@ def run_variant(variant: Variant, work_dir: str, options: Dict, done: Dict[str, 
     from sair_toolbox.utils.setup_env import release_dataloader_workers
 
     from .diagnostics import semantic_diagnostics
+    from .resume import (checkpoint_iteration, keep_final_checkpoint, prepare_work_dir,
+                         validate_resume_point)
     cfg = _load_cfg(variant, work_dir, options, done, seed=seed, num_val=num_val,
                     num_train=num_train, config_hook=config_hook)
+    max_iters = cfg.train_cfg.max_iters
+    resume_from = None
+    if identity is not None:
+        resume_from = prepare_work_dir(work_dir, identity, max_iters)
+        if resume_from is not None:
+            cfg.load_from, cfg.resume = resume_from, True
     start = time.time()
     runner = build_runner(cfg)
+    if resume_from is not None:
+        validate_resume_point(runner, CURVE_SUFFIXES[:1])
     try:
         runner.train()
+        checkpoint = osp.join(work_dir, f'iter_{max_iters}.pth')
+        if identity is not None:
+            keep_final_checkpoint(work_dir, checkpoint)
         result = dict(name=variant.name, config=variant.config, seed=seed, work_dir=work_dir,
-                      checkpoint=osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth'),
-                      train_seconds=time.time() - start, threads=torch.get_num_threads(),
-                      curves=run_curves(work_dir))
+                      checkpoint=checkpoint, train_seconds=time.time() - start,
+                      threads=torch.get_num_threads(), curves=run_curves(work_dir))
+        if identity is not None:
+            result['identity'] = dict(identity)
+        if resume_from is not None:
+            result['resumed_from'] = checkpoint_iteration(resume_from)
         if variant.test:
             result['metrics'] = dict(runner.test())
             result['per_image'] = [dict(rec) for metric in runner.test_evaluator.metrics
@@ -639,6 +671,7 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     from sair_toolbox.utils.jsonable import jsonable
 
     from .convergence import difference_levelling, format_levelling, levelling
+    from .resume import write_json_atomic, write_text_atomic
     from .seed_tables import comparisons_to_dict
     iters, seeds, num_val = setting['iters'], list(setting['seeds']), setting.get('num_val')
     num_train = setting.get('num_train')
@@ -650,20 +683,23 @@ def write_outputs(out_dir: str, results: Dict[str, Dict], setting: Mapping) -> N
     level = dict(setting.get('levelling') or {}, **levelling(results))
     differences = dict(setting.get('difference_levelling') or {},
                        **difference_levelling(results))
-    with open(osp.join(out_dir, 'results.json'), 'w', encoding='utf-8') as f:
-        json.dump(dict(iters=iters, seeds=seeds, num_val=num_val or 40,
-                       num_train=num_train or DEMO_NUM_TRAIN,
-                       val_points=setting.get('val_points', 5), lr_schedule=lr_schedule,
-                       cfg_options=jsonable(cfg_options), jobs=jobs,
-                       threads=setting.get('threads'), results=_jsonable(results),
-                       summary=summarize(results),
-                       comparisons=comparisons_to_dict(comparisons), levelling=level,
-                       difference_levelling=differences),
-                  f, indent=2)
-    with open(osp.join(out_dir, 'tables.md'), 'w', encoding='utf-8') as f:
-        f.write(format_tables(results, iters, seeds, num_val, comparisons, num_train=num_train,
-                              lr_schedule=lr_schedule, cfg_options=cfg_options, jobs=jobs)
-                + format_levelling(level, differences))
+    # Atomic (temporary file + os.replace): a kill mid-write leaves the previous file whole,
+    # which is what a rerun of a stopped table reads its finished runs from.
+    write_json_atomic(osp.join(out_dir, 'results.json'),
+                      dict(iters=iters, seeds=seeds, num_val=num_val or 40,
+                           num_train=num_train or DEMO_NUM_TRAIN,
+                           val_points=setting.get('val_points', 5), lr_schedule=lr_schedule,
+                           cfg_options=jsonable(cfg_options), jobs=jobs,
+                           threads=setting.get('threads'), results=_jsonable(results),
+                           summary=summarize(results),
+                           comparisons=comparisons_to_dict(comparisons), levelling=level,
+                           difference_levelling=differences),
+                      indent=2)
+    write_text_atomic(osp.join(out_dir, 'tables.md'),
+                      format_tables(results, iters, seeds, num_val, comparisons,
+                                    num_train=num_train, lr_schedule=lr_schedule,
+                                    cfg_options=cfg_options, jobs=jobs)
+                      + format_levelling(level, differences))
 
 
 def load_results(out_dir: str) -> Tuple[Dict[str, Dict], Dict]:
@@ -725,7 +761,8 @@ def rewrite_outputs(out_dir: str) -> Dict[str, Dict]:
 # ---------------------------------------------------------------------------------- main
 def _run_task(name: str, work_dir: str, options: Dict, seed: int, num_val: Optional[int],
               num_train: Optional[int], config_hook: Optional[Callable],
-              fig3_path: Optional[str], deps: Optional[Dict] = None) -> Dict:
+              fig3_path: Optional[str], deps: Optional[Dict] = None,
+              identity: Optional[Mapping] = None) -> Dict:
     """One (row, seed) run as a :class:`~sair_toolbox.experiments.parallel.Task` function (in
     this process or a worker): :func:`run_variant`, Fig. 3 from the in-memory model when
     ``fig3_path`` is given, and the run without its in-memory parts."""
@@ -733,12 +770,80 @@ def _run_task(name: str, work_dir: str, options: Dict, seed: int, num_val: Optio
     variant = {v.name: v for v in VARIANTS}[name]
     done = {key[0]: run for key, run in (deps or {}).items()}  # the stage-one run
     run = run_variant(variant, work_dir, options, done, seed=seed, num_val=num_val,
-                      num_train=num_train, config_hook=config_hook)
+                      num_train=num_train, config_hook=config_hook, identity=identity)
     if fig3_path is not None and '_model' in run:
         figure3(run, fig3_path)
     for key in ('_model', '_loader', '_text'):  # free the model
         run.pop(key, None)
     return run
+
+
+def _identities(by_name: Mapping[str, Variant], keys: Sequence[Tuple[str, int]],
+                work_dirs: Mapping[Tuple[str, int], str], options: Dict,
+                settings: Mapping, num_val: Optional[int], num_train: Optional[int],
+                config_hook: Optional[Callable]) -> Dict[Tuple[str, int], Dict]:
+    """The :func:`~sair_toolbox.experiments.resume.run_identity` of every (row, seed) run, in
+    ``keys`` order (a stage one before the rows that load it)."""
+    from .resume import run_identity
+    out: Dict[Tuple[str, int], Dict] = {}
+    for name, seed in keys:
+        variant = by_name[name]
+        stage_one = out[(variant.stage_one, seed)] if variant.stage_one else None
+        # The stage-one checkpoint's path is where, not what: its identity stands for it.
+        done = ({variant.stage_one: dict(checkpoint=f'<{variant.stage_one} '
+                                         f'{stage_one["fingerprint"]}>')}
+                if stage_one else {})
+        cfg = _load_cfg(variant, work_dirs[(name, seed)], options, done, seed=seed,
+                        num_val=num_val, num_train=num_train, config_hook=config_hook)
+        out[(name, seed)] = run_identity(cfg, dict(settings, config=variant.config, seed=seed),
+                                         stage_one)
+    return out
+
+
+def _previous_runs(out_dir: str, keys: Sequence[Tuple[str, int]],
+                   identities: Mapping[Tuple[str, int], Dict], by_name: Mapping[str, Variant],
+                   log: Callable[[str], None]) -> Dict[Tuple[str, int], Dict]:
+    """The finished runs of ``out_dir/results.json`` that stand for runs of this table (same
+    identity, complete records).
+
+    Raises:
+        DataError: an unreadable ``results.json``.
+        ConfigError: a recorded run of this table made with other settings (one line: which
+            run, what differs, and the ways out).
+    """
+    from sair_toolbox.utils.errors import DataError
+
+    from .resume import describe_mismatch, reusable
+    path = osp.join(out_dir, 'results.json')
+    if not osp.isfile(path):
+        return {}
+    try:
+        old, _ = load_results(out_dir)
+    except DataError as exc:
+        raise DataError(f'{exc}; --fresh starts the table again') from None
+    reused, mismatched = {}, []
+    for key in keys:
+        name, seed = key
+        run = old.get(name, {}).get('runs', {}).get(seed)
+        verdict = reusable(run, identities[key], by_name[name].test)
+        if verdict:
+            reused[key] = run
+        elif verdict is False:
+            mismatched.append((key, run))
+    if mismatched:
+        (name, seed), run = mismatched[0]
+        more = f' (and {len(mismatched) - 1} more runs)' if len(mismatched) > 1 else ''
+        raise ConfigError(
+            f'{path}: {name} seed {seed} was trained with other settings{more}: '
+            f'{describe_mismatch(run.get("identity"), identities[(name, seed)])}; run the '
+            'command that made it to continue that table, --fresh to train this one anew, or '
+            'another --out')
+    others = sorted({f'{n} seed {s}' for n, row in old.items() for s in row.get('runs', {})
+                     if (n, s) not in identities})
+    if others:
+        log(f'demo_tables: {path} also holds {", ".join(others)}, not part of this table: '
+            'left out of it (their work dirs stay)')
+    return reused
 
 
 def run_demo_tables(out_dir: str = 'results/demo_tables',
@@ -754,11 +859,22 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
                     cfg_options: Optional[Mapping] = None,
                     jobs: int = 1,
                     threads: Optional[int] = None,
-                    config_hook: Optional[Callable] = None) -> Dict[str, Dict]:
+                    config_hook: Optional[Callable] = None,
+                    fresh: bool = False,
+                    ckpt_interval: Optional[int] = None) -> Dict[str, Dict]:
     """Train and test the variants once per seed, write the tables (markdown + JSON) and figures.
 
     The runs start seed by seed (all rows of seed 0, then of seed 1...), so an interrupted run
-    leaves complete seeds; the tables and ``results.json`` are rewritten after every run.
+    leaves complete seeds; the tables and ``results.json`` are rewritten (atomically) after
+    every run.
+
+    A stopped table continues where it stopped when called again with the same arguments
+    (:mod:`~sair_toolbox.experiments.resume`): the runs ``out_dir/results.json`` records with
+    the same identity (:func:`~sair_toolbox.experiments.resume.run_identity`) are taken from
+    it, a run cut mid-training resumes from its last checkpoint (bit for bit as if never
+    stopped), the others are trained; nothing is trained twice. A recorded run of this table
+    made with other settings is refused (:class:`ConfigError`), never silently reused or
+    retrained.
 
     Args:
         out_dir: where ``tables.md``, ``results.json`` and the PNG figures go.
@@ -788,15 +904,25 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             its ``threads``.
         config_hook: a function applied in place to every run's config after everything else
             (e.g. another data root); module-level, so that it can reach worker processes.
+        fresh: ignore ``results.json`` and the runs' checkpoints: every run of this table is
+            trained from the start (the records and checkpoints of its runs are cleared first,
+            so that a fresh table stopped early does not continue the old one).
+        ckpt_interval: iterations between checkpoints (:func:`schedule_options`; default: at
+            every val point), i.e. at most what a stop costs a run.
 
     Returns:
         ``{name: {'name', 'config', 'tables', 'runs': {seed: run}}}`` (``run``: see
         :func:`run_variant`).
 
     Raises:
-        ConfigError: unknown variant names, bad seeds, ``num_val``, ``jobs`` or ``threads``.
+        ConfigError: unknown variant names, bad seeds, ``num_val``, ``jobs`` or ``threads``; a
+            recorded run of this table made with other settings.
+        DataError: an unreadable ``results.json`` in ``out_dir`` (without ``fresh``).
     """
+    import torch
+
     from .parallel import Task, run_tasks, threads_per_job
+    from .resume import clear_checkpoints
     seeds = check_seeds(seeds)
     by_name = {v.name: v for v in VARIANTS}
     wanted = list(names) if names else list(by_name)
@@ -812,7 +938,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     threads = threads_per_job(jobs, threads)  # validates
     from .figures import figure4
     os.makedirs(out_dir, exist_ok=True)
-    options = schedule_options(iters, val_points, lr_schedule=lr_schedule)
+    options = schedule_options(iters, val_points, lr_schedule=lr_schedule,
+                               ckpt_interval=ckpt_interval)
     options.update(cfg_options or {})
     setting = dict(iters=iters, seeds=seeds, num_val=num_val, num_train=num_train,
                    val_points=val_points, lr_schedule=lr_schedule,
@@ -820,22 +947,82 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     results: Dict[str, Dict] = {
         n: dict(name=n, config=by_name[n].config, tables=list(by_name[n].tables), runs={})
         for n in wanted}
+    keys = [(name, seed) for seed in seeds for name in wanted]
+    work_dirs = {(name, seed): seed_work_dir(
+        work_root, osp.splitext(osp.basename(by_name[name].config))[0], seed)
+        for name, seed in keys}
+    # What fixes a run's bits besides its config: the thread count each run will use.
+    identities = _identities(
+        by_name, keys, work_dirs, options,
+        dict(iters=iters, val_points=val_points, lr_schedule=lr_schedule,
+             num_train=num_train or DEMO_NUM_TRAIN, num_val=num_val or 40,
+             cfg_options=dict(cfg_options or {}),
+             threads=threads if threads is not None else torch.get_num_threads(),
+             torch=torch.__version__),
+        num_val, num_train, config_hook)
+    results_path = osp.join(out_dir, 'results.json')
+    if fresh:
+        for key in keys:
+            clear_checkpoints(work_dirs[key])
+        if osp.isfile(results_path):
+            log(f'demo_tables: --fresh: {results_path} and the checkpoints of this table\'s '
+                'runs are set aside; every run is trained again')
+        reused: Dict[Tuple[str, int], Dict] = {}
+    else:
+        reused = _previous_runs(out_dir, keys, identities, by_name, log)
+    for (name, seed), run in reused.items():
+        results[name]['runs'][seed] = run
+    for row in results.values():
+        row['runs'] = dict(sorted(row['runs'].items()))
+    if reused or osp.isfile(results_path):
+        # The table as asked for now (a --fresh one empty): a stop before the next run ends
+        # leaves no records of other settings behind.
+        write_outputs(out_dir, results, setting)
+    if reused:
+        log(f'demo_tables: {len(reused)} of {len(keys)} runs taken from {results_path} '
+            '(finished with the same settings)')
     tasks = []
-    for seed in seeds:
-        for name in wanted:
-            variant = by_name[name]
-            stem = osp.splitext(osp.basename(variant.config))[0]
-            fig3 = (osp.join(out_dir, 'fig3_label_maps.png')
-                    if name == 'SAIR' and seed == seeds[0] else None)
-            tasks.append(Task(
-                key=(name, seed), fn=_run_task,
-                kwargs=dict(name=name, work_dir=seed_work_dir(work_root, stem, seed),
-                            options=options, seed=seed, num_val=num_val, num_train=num_train,
-                            config_hook=config_hook, fig3_path=fig3),
-                after=((variant.stage_one, seed), ) if variant.stage_one else ()))
-    durations: Dict[str, List[float]] = {}
-    started: Dict = {}  # (row, seed) -> start time, in start order
+    for name, seed in keys:
+        if (name, seed) in reused:
+            continue
+        variant = by_name[name]
+        fig3 = (osp.join(out_dir, 'fig3_label_maps.png')
+                if name == 'SAIR' and seed == seeds[0] else None)
+        kwargs = dict(name=name, work_dir=work_dirs[(name, seed)], options=options,
+                      seed=seed, num_val=num_val, num_train=num_train,
+                      config_hook=config_hook, fig3_path=fig3,
+                      identity=identities[(name, seed)])
+        after: Tuple = ()
+        if variant.stage_one:
+            dep = (variant.stage_one, seed)
+            if dep in reused:  # finished before: its checkpoint is what this run loads
+                if not osp.isfile(reused[dep].get('checkpoint', '')):
+                    raise ConfigError(
+                        f'{variant.stage_one} seed {seed} is taken from {results_path} but '
+                        f'its checkpoint {reused[dep].get("checkpoint")} is gone, and '
+                        f'{name} loads it; --fresh trains the table again')
+                kwargs['deps'] = {dep: reused[dep]}
+            else:
+                after = (dep, )
+        tasks.append(Task(key=(name, seed), fn=_run_task, kwargs=kwargs, after=after))
     start = time.time()
+
+    def draw_figures(seed):
+        if all(results.get(n, {}).get('runs', {}).get(seed) for n in ('SAIR', 'LIIF')):
+            figure4(results, osp.join(out_dir, 'fig4_curves.png'))
+        if seed == seeds[0]:
+            sharp_fills_figure(results, osp.join(out_dir, 'fig_sharp_fills.png'), seed, num_val)
+
+    if not tasks:
+        log(f'demo_tables: nothing to train: all {len(keys)} runs are in {results_path} '
+            '(--fresh trains them again)')
+        draw_figures(seeds[0])
+        return results
+    durations: Dict[str, List[float]] = {}
+    for (name, _), run in reused.items():  # the time-left estimate starts from them
+        durations.setdefault(name, []).append(run['seconds'])
+    started: Dict = {}  # (row, seed) -> start time, in start order
+    trained: Dict = {}  # (row, seed) -> run, of this call
 
     def on_start(task):
         started[task.key] = time.time()
@@ -847,15 +1034,17 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
         name, seed = task.key
         row = results[name]['runs']
         row[seed] = run
+        trained[task.key] = run
         results[name]['runs'] = dict(sorted(row.items()))  # seed order, however runs finish
         durations.setdefault(name, []).append(run['seconds'])
-        finished = {(n, s) for n, r in results.items() for s in r['runs']}
         now = time.time()
-        running = {k: now - t for k, t in started.items() if k not in finished}
+        running = {k: now - t for k, t in started.items() if k not in trained}
         todo = [t.key[0] for t in tasks if t.key not in started]
         left = _eta(durations, todo, running, jobs) or 0
-        to_go = len(tasks) - len(finished)
+        to_go = len(tasks) - len(trained)
         log(f'demo_tables: {name} seed {seed} done in {run["seconds"]:.0f} s'
+            + (f' (resumed at iteration {run["resumed_from"]})' if 'resumed_from' in run
+               else '')
             + (f', PSNR {run["metrics"].get("all/PSNR", float("nan")):.2f} dB'
                if 'metrics' in run else '')
             + f'; {_clock(now - start)} elapsed, about {_clock(left)} left '
@@ -868,6 +1057,8 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
             sharp_fills_figure(results, osp.join(out_dir, 'fig_sharp_fills.png'), seed, num_val)
 
     run_tasks(tasks, jobs=jobs, threads=threads, on_start=on_start, on_done=on_done)
+    if reused:  # figures of runs finished by an earlier call, drawn with this call's
+        draw_figures(seeds[0])
     log(f'demo_tables: wrote {out_dir}/tables.md, results.json and figures in '
         f'{_clock(time.time() - start)}')
     return results

@@ -107,6 +107,18 @@ def test_sweep_trains_each_size_reuses_a_matching_table_and_plots(tmp_path, tiny
     assert '| 6 |' in text and '+0.40 dB [' in text
     assert osp.getsize(tmp_path / 'out' / 'datasize_sweep.png') > 1000
     assert (tmp_path / 'out' / 'n3' / 'tables.md').is_file()
+    # The same sweep again (e.g. after a stop): each size's table continues, so a finished
+    # sweep trains nothing and writes the same summary.
+    lines.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        again = data_size.run_data_size_sweep(
+            str(tmp_path / 'out'), str(tmp_path / 'work'), sizes=[6, 3], seeds=[0, 1],
+            iters=5, num_val=6, reuse_dir=str(tmp_path / 'table'), log=lines.append)
+    assert any('nothing to train: all 4 runs' in line for line in lines)
+    assert not any(line.startswith('demo_tables: [') for line in lines)
+    assert json.loads((tmp_path / 'out' / 'sweep.json').read_text()) == saved
+    assert again == summary
     with pytest.raises(ConfigError, match='sizes'):
         data_size.run_data_size_sweep(str(tmp_path / 'o'), sizes=[3, 3])
 
