@@ -15,7 +15,8 @@ What each command must satisfy (:func:`check`):
   them on.
 * ``pytest`` / ``python -m pytest``: the paths named exist.
 * ``pip install`` / ``python -m pip install``: the ``-r``, ``-c`` and ``-e`` files exist.
-* ``python -m sphinx``: the source folder exists.
+* ``python -m sphinx``: the source folder and its ``conf.py`` exist.
+* ``python -c CODE``: CODE compiles.
 * anything else: an error, so that a new kind of command gets its check here first.
 
 Paths (the rule): a word under ``configs/``, ``tools/``, ``requirements/``, ``tests/``,
@@ -194,21 +195,23 @@ def _check_paths(words: Sequence[str], outputs: set) -> None:
     previous = None
     for word in words:
         value = word.split('=', 1)[1] if word.startswith('--') and '=' in word else word
-        for candidate in (value,):
-            path = candidate.rstrip('/')
-            if previous in OUTPUT_OPTIONS:
-                outputs.add(path)
-            elif path.startswith(CHECKED_DIRS):
-                if not (glob.glob(osp.join(ROOT, path)) if any(c in path for c in '*?[')
-                        else osp.exists(osp.join(ROOT, path))):
-                    raise CommandError(f'{path} does not exist')
-            elif path.startswith('results/'):
-                written = any(path == out or path.startswith(out + '/') for out in outputs)
-                exists = (glob.glob(osp.join(ROOT, path)) if '*' in path
-                          else osp.exists(osp.join(ROOT, path)))
-                if not (written or exists):
-                    raise CommandError(f'{path} does not exist and no earlier command writes it')
+        path = value.rstrip('/')
+        if previous in OUTPUT_OPTIONS:
+            outputs.add(path)
+        elif path.startswith(CHECKED_DIRS):
+            if not _exists(path):
+                raise CommandError(f'{path} does not exist')
+        elif path.startswith('results/'):
+            written = any(path == out or path.startswith(out + '/') for out in outputs)
+            if not (written or _exists(path)):
+                raise CommandError(f'{path} does not exist and no earlier command writes it')
         previous = word
+
+
+def _exists(path: str) -> bool:
+    """A path of the repository exists (a glob: matches something)."""
+    full = osp.join(ROOT, path)
+    return bool(glob.glob(full)) if any(c in path for c in '*?[') else osp.exists(full)
 
 
 def _cfg_option_keys(namespace) -> List[str]:
@@ -291,6 +294,12 @@ def check(command: Command, outputs: Optional[set] = None) -> str:
         if module == 'pytest':
             return check(Command(['pytest'] + args, command.source, command.block), outputs)
         raise CommandError(f'no check for python -m {module}')
+    if head in ('python', 'python3') and len(words) == 3 and words[1] == '-c':
+        try:
+            compile(words[2], command.source, 'exec')
+        except SyntaxError as exc:
+            raise CommandError(f'python -c: {exc}') from None
+        return 'python -c'
     if head in ('python', 'python3'):
         script = words[1] if len(words) > 1 else ''
         m = re.fullmatch(r'tools/(\w+)\.py', script)

@@ -1,6 +1,7 @@
 """The cheap documented commands, run for real as a user types them: every tool's ``--help``,
 the front page's main job for two iterations (made tiny by ``--cfg-options``, as the engine
-tests make it), and the front page's inpaint command on a demo image with that checkpoint."""
+tests make it), and the front page's mask-drawing and inpaint commands on a demo image with
+that checkpoint."""
 import glob
 import os
 import os.path as osp
@@ -93,13 +94,16 @@ def test_inpaint_a_demo_image(main_job, tmp_path):
     assert words[:2] == ['python', 'tools/inpaint.py']
     image = sorted(glob.glob(osp.join(DEMO_DATA_ROOT, 'val', 'images', '*.png')))[0]
     width, height = Image.open(image).size
-    mask = np.zeros((height, width), np.uint8)
-    mask[height // 4:height // 2, width // 4:width // 2] = 255
-    Image.fromarray(mask).save(tmp_path / 'hole.png')
-    # The documented command in a folder with the user's files: photo.png, hole.png.
+    # The documented commands in a folder with the user's photo: first the one that draws the
+    # mask, then the inpaint.
     os.symlink(image, tmp_path / 'photo.png')
-    argv = [sys.executable, osp.join(ROOT, words[1]), *words[2:],
-            '--config', str(work_dir / 'sair_demo.py'), '--checkpoint', str(work_dir / 'iter_2.pth')]
+    draw = _documented('python -c')
+    proc = _run([sys.executable, *draw[1:]], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    hole = np.asarray(Image.open(tmp_path / 'hole.png')) > 127
+    assert hole.shape == (height, width) and 0 < hole.mean() < 1
+    argv = [sys.executable, osp.join(ROOT, words[1]), *words[2:], '--config',
+            str(work_dir / 'sair_demo.py'), '--checkpoint', str(work_dir / 'iter_2.pth')]
     proc = _run(argv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = words[words.index('--out') + 1]
