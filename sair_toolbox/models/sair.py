@@ -126,7 +126,8 @@ class SAIR(BaseModel):
 
     # ------------------------------------------------------------------ representation
     def encode(self, img: Tensor, mask: Tensor,
-               field_edit: Optional[Callable[[Tensor], Tensor]] = None) -> AIRInput:
+               field_edit: Optional[Callable[[Tensor], Tensor]] = None,
+               region: Optional[Tensor] = None) -> AIRInput:
         """Build the AIR feature grid of a masked batch.
 
         Args:
@@ -135,6 +136,12 @@ class SAIR(BaseModel):
             field_edit: optional callable applied to the dense SIR field ``S`` (B, c, H, W)
                 before the fusion and AIR, returning a field of the same shape (e.g. the
                 text-guided fill of :mod:`sair_toolbox.models.field_edits`). Needs a SIR.
+            region: optional (B, 1, H, W) bool, the grid cells that hold every query the
+                result will be asked for (e.g. the hole, :meth:`inpaint`). The SIR field (or
+                its hidden field) is then evaluated only where AIR's decode of those queries
+                reads it (:meth:`field_support`) and is zero elsewhere; the grid is exact
+                there, so queries inside ``region`` decode to the values of the full grid.
+                Ignored with a ``field_edit`` (it may read the whole field).
 
         Returns:
             :class:`AIRInput`: ``feat`` (B, C_air, H, W) -- or, when the SIR is folded into AIR,
@@ -151,22 +158,79 @@ class SAIR(BaseModel):
         skip = (img_masked * 2 - 1) * (1 - mask)
         if self.sir is not None:
             sem_grid = self.sir.encode(img_masked, mask)
+            where = self.field_support(region) if field_edit is None else None
             if self.fold_sir and field_edit is None:
-                hidden = self.sir.hidden_field(sem_grid, img.shape[-2:])
+                hidden = self.sir.hidden_field(sem_grid, img.shape[-2:], where=where)
                 parts = [(f, None) for f in feats] + [(hidden, self.sir.last_layer)]
                 proj = folded_projection(self.air_head, parts)
                 return AIRInput(self.air_head, skip, proj=proj, sem_grid=sem_grid)
-            field = self.sir.field(sem_grid, img.shape[-2:])
+            field = self.sir.field(sem_grid, img.shape[-2:], where=where)
             if field_edit is not None:
                 field = field_edit(field)
             feats.append(self.fusion(field) if self.fusion is not None else field)
         feat = feats[0] if len(feats) == 1 else torch.cat(feats, dim=1)
         return AIRInput(self.air_head, skip, feat=feat, sem_grid=sem_grid)
 
+    def field_support(self, region: Optional[Tensor]) -> Optional[Tensor]:
+        """The grid cells whose SIR field AIR's decode reads for queries inside ``region``.
+
+        A query's local ensemble reads the projection rows of the cells within one cell of the
+        cell holding it, and a row is a ``k x k`` convolution of the grid: so the support is
+        ``region`` dilated by ``1 + k // 2`` cells (2 for LIIF's 3x3 unfold). ``None`` (the
+        whole field) without a region or for an AIR head that is not a
+        :class:`ProjectedImplicitHead` (its reach is unknown).
+
+        Args:
+            region: (B, 1, H, W) bool or None.
+
+        Returns:
+            (B, 1, H, W) bool or None.
+        """
+        if region is None or not isinstance(self.air_head, ProjectedImplicitHead):
+            return None
+        reach = 1 + self.air_head.projection()[0].shape[-1] // 2
+        grown = F.max_pool2d(region.float(), 2 * reach + 1, stride=1, padding=reach)
+        return grown > 0
+
     def render(self, rep: AIRInput, size: Tuple[int, int]) -> Tensor:
         """Colour at every pixel centre of an ``H' x W'`` grid: (B, 3, H', W') in [0, 1]."""
         out = rep.grid(tuple(size)).float()  # a fresh tensor: in place is safe
         return out.add_(1).div_(2).clamp_(0, 1)
+
+    def render_at(self, rep: AIRInput, coord: Tensor, cell: Tensor) -> Tensor:
+        """Colour at continuous coordinates: (B, Q, 2) ``(y, x)`` in [-1, 1] and their cells
+        (B, Q, 2) -> (B, Q, 3) in [0, 1], float32 like :meth:`render` (the values it gives
+        there)."""
+        out = rep.query(coord, cell).float()
+        return out.add_(1).div_(2).clamp_(0, 1)
+
+    def fill_hole(self, rep: AIRInput, img: Tensor, mask: Tensor) -> Tensor:
+        """The composite ``I * (1 - M) + pred * M`` at the input size, with AIR queried only at
+        the pixels where ``M > 0``: the known pixels are the input's, and every other value is
+        bitwise that of the full render's composite (each pixel is its own query; the tests pin
+        it). (B, 3, H, W) in [0, 1]."""
+        b, _, h, w = img.shape
+        flat = (mask.reshape(b, h * w) > 0)
+        out = img.clone()
+        n = int(flat.sum(1).max()) if b else 0
+        if n == 0:
+            return out
+        index = torch.zeros(b, n, dtype=torch.long, device=img.device)
+        for i in range(b):
+            nz = flat[i].nonzero()[:, 0]
+            if len(nz):
+                index[i, :len(nz)] = nz
+                index[i, len(nz):] = nz[0]
+        dtype = torch.promote_types(img.dtype, torch.float32)  # as grid_queries makes them
+        coord = pixel_index_to_coord(index, (h, w), dtype)
+        cell = make_cell((h, w), n, b, device=img.device, dtype=dtype)
+        pred = self.render_at(rep, coord, cell).to(img.dtype).transpose(1, 2)  # (B, 3, Q)
+        src = img.reshape(b, 3, h * w)
+        gather = index.unsqueeze(1).expand(-1, 3, -1)
+        m = mask.reshape(b, 1, h * w).expand(-1, 3, -1).gather(2, gather).to(pred)
+        value = src.gather(2, gather) * (1 - m) + pred * m
+        out.view(b, 3, h * w).scatter_(2, gather, value)
+        return out
 
     # ------------------------------------------------------------------ modes
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
@@ -257,14 +321,16 @@ class SAIR(BaseModel):
             field_edit: see :meth:`encode`.
 
         Returns:
-            (B, 3, H', W') in [0, 1]: the composite at the input size, the rendered continuous
-            representation at any other size (known pixels are not defined there).
+            (B, 3, H', W') in [0, 1]: the composite at the input size -- AIR renders only the
+            hole's pixels there (:meth:`fill_hole`; the SIR field is evaluated only where they
+            read it, :meth:`field_support`) --, the rendered continuous representation at any
+            other size (known pixels are not defined there).
         """
         size = tuple(size) if size is not None else tuple(img.shape[-2:])
-        pred = self.render(self.encode(img, mask, field_edit), size)
         if size == tuple(img.shape[-2:]):
-            pred = img * (1 - mask) + pred * mask
-        return pred
+            return self.fill_hole(self.encode(img, mask, field_edit, region=mask > 0), img,
+                                  mask)
+        return self.render(self.encode(img, mask, field_edit), size)
 
     @torch.no_grad()
     def semantic_features(self, inputs: Tensor, masks: Tensor, use_sir: bool = True,

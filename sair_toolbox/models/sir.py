@@ -10,7 +10,40 @@ from sair_toolbox.registry import IMPLICIT_HEADS, SEMANTIC_ENCODERS
 from sair_toolbox.utils.errors import ConfigError
 
 from .implicit_heads.base import ProjectedImplicitHead
+from .implicit_heads.coords import make_cell, pixel_index_to_coord
 from .zero_shot import resize_features
+
+
+def evaluate_at(fn, where: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+    """A per-pixel function of an ``H x W`` grid evaluated only where ``where`` is set.
+
+    Args:
+        fn: ``fn(coord (B, N, 2), cell (B, N, 2)) -> (B, N, C)``, the function at pixel centres
+            (``(y, x)`` in [-1, 1], LIIF's ``make_coord`` values bitwise, and the grid's cell).
+        where: (B, 1, H, W) bool, the pixels to evaluate.
+        dtype: of the coordinates and cells (float64 for a float64 grid, as the full grid's
+            ``grid_queries``).
+
+    Returns:
+        (B, C, H, W): ``fn``'s values at the set pixels, zero elsewhere. A batch element with
+        fewer set pixels than another repeats its first one (same values, written twice).
+    """
+    b, _, h, w = where.shape
+    flat = where.reshape(b, h * w)
+    counts = flat.sum(1)
+    n = int(counts.max()) if b else 0
+    index = torch.zeros(b, max(n, 1), dtype=torch.long, device=where.device)
+    for i in range(b):
+        nz = flat[i].nonzero()[:, 0]
+        if len(nz):
+            index[i, :len(nz)] = nz
+            index[i, len(nz):] = nz[0]
+    coord = pixel_index_to_coord(index, (h, w), dtype)
+    cell = make_cell((h, w), index.shape[1], b, device=where.device, dtype=dtype)
+    values = fn(coord, cell)  # (B, N, C)
+    out = values.new_zeros(b, values.shape[-1], h * w)
+    out.scatter_(2, index.unsqueeze(1).expand(-1, values.shape[-1], -1), values.transpose(1, 2))
+    return out.view(b, -1, h, w)
 
 
 class SemanticImplicitRepresentation(BaseModule):
@@ -72,12 +105,16 @@ class SemanticImplicitRepresentation(BaseModule):
         m = F.adaptive_avg_pool2d(mask.to(z.dtype), z.shape[-2:])
         return torch.cat([z, m], dim=1)
 
-    def field(self, grid: Tensor, size: Tuple[int, int]) -> Tensor:
+    def field(self, grid: Tensor, size: Tuple[int, int],
+              where: Optional[Tensor] = None) -> Tensor:
         """SIR evaluated at every pixel centre of an ``H x W`` grid.
 
         Args:
             grid: (B, c + 1, h, w) from :meth:`encode`.
             size: ``(H, W)``.
+            where: optional (B, 1, H, W) bool: evaluate only these pixels (the others are zero;
+                the values at these are those of the full field: each pixel is its own query).
+                Ignored without a head (the resize is cheap).
 
         Returns:
             (B, c, H, W) semantic field in the encoder's (text-aligned) space.
@@ -85,6 +122,9 @@ class SemanticImplicitRepresentation(BaseModule):
         z = grid[:, :-1]
         if self.head is None:
             return resize_features(z, size)
+        if where is not None:
+            return evaluate_at(lambda coord, cell: self.head(grid, coord, cell, skip=z), where,
+                               torch.promote_types(grid.dtype, torch.float32))
         return self.head.query_grid(grid, tuple(size), skip=z)
 
     @property
@@ -95,14 +135,20 @@ class SemanticImplicitRepresentation(BaseModule):
             return self.head.last_layer
         return None
 
-    def hidden_field(self, grid: Tensor, size: Tuple[int, int]) -> Tensor:
+    def hidden_field(self, grid: Tensor, size: Tuple[int, int],
+                     where: Optional[Tensor] = None) -> Tensor:
         """The head's blended last hidden activation at every pixel centre of an ``H x W``
         grid: (B, D, H, W) with ``field == last_layer(hidden_field)`` per pixel (needs
-        :attr:`last_layer`). What SAIR's fold feeds AIR instead of the field."""
+        :attr:`last_layer`). What SAIR's fold feeds AIR instead of the field. ``where``: see
+        :meth:`field`."""
         if self.last_layer is None:
             raise ConfigError(f'SIR head {type(self.head).__name__} has no hidden field to fold '
                               '(needs a LIIFHead/LTEHead without global_skip)')
-        return self.head.decode_grid(self.head.project(grid), tuple(size), hidden=True)
+        proj = self.head.project(grid)
+        if where is not None:
+            return evaluate_at(lambda coord, cell: self.head.decode_hidden(proj, coord, cell),
+                               where, torch.promote_types(proj.dtype, torch.float32))
+        return self.head.decode_grid(proj, tuple(size), hidden=True)
 
     def query(self, grid: Tensor, coord: Tensor, cell: Optional[Tensor] = None) -> Tensor:
         """SIR at arbitrary continuous coordinates: (B, Q, 2) ``(y, x)`` in [-1, 1] -> (B, Q, c)."""

@@ -44,12 +44,14 @@ def make_cell(size: Tuple[int, int], num: int, batch: int = 1,
     return cell.view(1, 1, 2).expand(batch, num, 2).contiguous()
 
 
-def pixel_index_to_coord(index: Tensor, size: Tuple[int, int]) -> Tensor:
+def pixel_index_to_coord(index: Tensor, size: Tuple[int, int],
+                         dtype: torch.dtype = torch.float32) -> Tensor:
     """Coordinates of flat pixel indices of an ``H x W`` grid.
 
     Args:
         index: ``(B, Q)`` long tensor of flat indices ``y * W + x``.
         size: ``(H, W)``.
+        dtype: of the result (float64 for a float64 grid, as ``grid_queries`` makes them).
 
     Returns:
         ``(B, Q, 2)`` float ``(y, x)`` pixel centres in ``(-1, 1)``.
@@ -59,6 +61,6 @@ def pixel_index_to_coord(index: Tensor, size: Tuple[int, int]) -> Tensor:
     x = index - y * w
     # Look the centres up in make_coord's own tables so that the values are bitwise those of
     # make_coord (the heads then see relative coordinates of exactly 0 at the grid's centres).
-    cy = make_coord((h, ), device=index.device).view(-1)
-    cx = make_coord((w, ), device=index.device).view(-1)
+    cy = make_coord((h, ), device=index.device, dtype=dtype).view(-1)
+    cx = make_coord((w, ), device=index.device, dtype=dtype).view(-1)
     return torch.stack([cy[y], cx[x]], dim=-1)
