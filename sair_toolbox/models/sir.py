@@ -41,9 +41,11 @@ def evaluate_at(fn, where: Tensor, dtype: torch.dtype = torch.float32) -> Tensor
     coord = pixel_index_to_coord(index, (h, w), dtype)
     cell = make_cell((h, w), index.shape[1], b, device=where.device, dtype=dtype)
     values = fn(coord, cell)  # (B, N, C)
-    out = values.new_zeros(b, values.shape[-1], h * w)
-    out.scatter_(2, index.unsqueeze(1).expand(-1, values.shape[-1], -1), values.transpose(1, 2))
-    return out.view(b, -1, h, w)
+    # (B, H*W, C) viewed as (B, C, H, W): the layout of the full grid's query_grid, so that
+    # what reads it (the fusions' reductions over channels) rounds the same way.
+    out = values.new_zeros(b, h * w, values.shape[-1])
+    out.scatter_(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]), values)
+    return out.transpose(1, 2).view(b, -1, h, w)
 
 
 class SemanticImplicitRepresentation(BaseModule):
