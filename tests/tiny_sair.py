@@ -40,7 +40,7 @@ def tiny_inferencer(folder):
     """A :class:`SAIRInferencer` of :func:`save_tiny_sair` on CPU, model and class embeddings
     built (their random-weights warnings silenced)."""
     from sair_toolbox.apis import SAIRInferencer
-    inf = SAIRInferencer(*save_tiny_sair(folder), device='cpu')
+    inf = SAIRInferencer(*save_tiny_sair(folder), device='cpu', precision='fp32')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         inf.model, inf.class_embeddings

@@ -20,6 +20,10 @@ case measures); this script parses the flags and dispatches:
 - ``demo-jobs``: demo training as one run on all cores against one single-thread run per core
   side by side (what ``tools/demo_tables.py --jobs`` trades): step times, total steps per second
   and their ratio (``4 x --repeat`` timed steps per run).
+- ``precision``: float32 against bfloat16 autocast on this machine -- the demo training step and
+  the paper-config inference at S x S (random weights), interleaved, with the ratio -- beside the
+  CPU kind (model name, avx512_bf16 / AMX flags, the oneDNN probe) and what ``precision='auto'``
+  picks here (about a minute on 2 cores with native bfloat16).
 
 Examples::
 
@@ -29,6 +33,7 @@ Examples::
     python tools/benchmark.py --suite demo-step --threads 2 --repeat 5
     python tools/benchmark.py --suite demo-jobs --repeat 10
     python tools/benchmark.py --suite encoder --batch 2
+    python tools/benchmark.py --suite precision   # fp32 vs bf16 here, and what 'auto' picks
     python tools/benchmark.py --quick          # smoke run (tiny widths, S = 32)
     python tools/benchmark.py --threads 2 --repeat 5 --case liif_air_x1
     python tools/benchmark.py --allocator compare --fast-only   # glibc default vs tuned
@@ -50,6 +55,7 @@ from sair_toolbox.experiments.benchmarks.encoder import encoder_benchmark
 from sair_toolbox.experiments.benchmarks.heads import heads_benchmark
 from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
 from sair_toolbox.experiments.benchmarks.model import MODEL_CASES, model_benchmark
+from sair_toolbox.experiments.benchmarks.precision import precision_benchmark
 from sair_toolbox.utils.errors import ConfigError, cli_main
 from sair_toolbox.utils.setup_env import tune_cpu_allocator
 
@@ -75,12 +81,13 @@ def parse_args(argv=None):
                         'glibc: allocator defaults; compare: run both in child processes')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear', 'demo-step',
-                                            'demo-jobs', 'encoder'),
+                                            'demo-jobs', 'encoder', 'precision'),
                         default='all',
                         help='implicit-head table, whole-model table, both (default), the '
                         'linear-kernel comparison, the demo training step NCHW vs NHWC, '
                         'demo training as one run on all cores vs one run per core, or the '
-                        "frozen MaskCLIP encoder's blocks open_clip vs batch-first")
+                        "frozen MaskCLIP encoder's blocks open_clip vs batch-first, or fp32 vs "
+                        "bf16 (demo step, paper inference) with the CPU kind and auto's choice")
     parser.add_argument('--model-case', action='append', default=None,
                         choices=[c[0] for c in MODEL_CASES],
                         help='whole-model: run only this case (repeatable); default all')
@@ -114,6 +121,9 @@ def main(argv=None):
     if args.suite == 'encoder':
         encoder_benchmark(args.size, args.repeat, batch=max(args.batch, 2), quick=args.quick,
                           seed=args.seed)
+        return
+    if args.suite == 'precision':
+        precision_benchmark(args.repeat, size=args.size, quick=args.quick, seed=args.seed)
         return
     if args.suite == 'demo-jobs':  # --threads: the cores to share out
         demo_jobs_benchmark(4 * args.repeat, warmup=1 if args.quick else 4, quick=args.quick,

@@ -54,8 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='how the steered field is scaled (default: config text_guidance, '
                         f'else {GUIDANCE_SCALES[0]})')
     parser.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: auto)')
-    parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'],
-                        help='autocast precision (default fp32)')
+    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help='autocast precision (default auto: bf16 where the CPU or GPU has '
+                        'native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32)')
     parser.add_argument('--skip-existing', action='store_true',
                         help='keep outputs that already exist (continue an interrupted run)')
     parser.add_argument('--max-memory', default=None,

@@ -1,13 +1,16 @@
 """Evaluate a checkpoint on the config's test set and report the metrics per mask-ratio bin.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json]
-                         [--precision fp32|bf16|fp16] [--cfg-options k=v ...]
+                         [--precision auto|fp32|bf16|fp16] [--cfg-options k=v ...]
                          [--launcher none|pytorch|slurm|mpi]
     python tools/test.py CONFIG CHECKPOINT --img-dir photos/ [--mask-dir masks/]
 
 ``--precision`` runs the model's forward under autocast (``PrecisionTestLoop``; the metrics stay
-float32): bf16 or fp16 where the device can autocast to it (both on CPU; bf16 on CUDA needs a GPU
-that supports it).
+float32). ``auto`` (default) picks what fits the device and logs why: bf16 where the CPU's oneDNN
+or the GPU has native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32
+(:func:`sair_toolbox.utils.precision.resolve_precision`). ``fp32`` forces the config's own float32
+loop; bf16 or fp16 force autocast where the device can run it (both on CPU; bf16 on CUDA needs a
+GPU that supports it).
 
 ``--img-dir`` evaluates any folder of images instead of the config's test set: resized (shorter
 side) and centre-cropped to ``--img-size`` (default: the config's ``img_size``), each with the
@@ -39,9 +42,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='override config entries, e.g. test_dataloader.batch_size=1; a top-level path '
         'variable (data_root=/data/x, mask_root, mask_list_dir, test_root) reaches every '
         'dataloader built from it')
-    parser.add_argument('--precision', default='fp32', type=str.lower,
-                        choices=['fp32', 'bf16', 'fp16'],
-                        help='precision of the model forward (autocast; default fp32)')
+    parser.add_argument('--precision', default='auto', type=str.lower,
+                        choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help='precision of the model forward: auto (default) picks bf16 where '
+                        "the CPU's oneDNN or the GPU has native bfloat16 kernels, fp16 on CUDA "
+                        'without bfloat16, else fp32, and logs why; or force fp32 | bf16 | fp16')
     parser.add_argument('--img-dir', help='evaluate this folder of images instead')
     parser.add_argument('--mask-dir', help='masks for --img-dir, paired by file name')
     parser.add_argument('--img-size', type=int, help='evaluation size for --img-dir '
@@ -128,17 +133,24 @@ def quiet_metric_tables(evaluator) -> None:
 
 
 def use_precision(cfg: Config, precision: str) -> None:
-    """Run the test loop at ``precision`` (``PrecisionTestLoop``); fp32 leaves the config as is."""
+    """Run the test loop at ``precision`` (``PrecisionTestLoop``); fp32 leaves the config as is.
+
+    ``auto`` is resolved by the loop from the model's device (and logged); with a test loop of
+    another type than ``TestLoop`` it leaves the config as is (that loop's own precision).
+    """
     if precision == 'fp32':
         return
-    import torch
-
-    from sair_toolbox.utils.precision import check_precision
-    check_precision(precision, 'cuda' if torch.cuda.is_available() else 'cpu')
     loop = dict(cfg.get('test_cfg') or dict(type='TestLoop'))
     if loop.get('type', 'TestLoop') not in ('TestLoop', 'PrecisionTestLoop'):
+        if precision == 'auto':
+            return
         raise ConfigError(f'--precision needs test_cfg of type TestLoop, the config has '
                           f'{loop["type"]}')
+    if precision != 'auto':
+        import torch
+
+        from sair_toolbox.utils.precision import check_precision
+        check_precision(precision, 'cuda' if torch.cuda.is_available() else 'cpu')
     loop.pop('fp16', None)
     cfg.test_cfg = dict(loop, type='PrecisionTestLoop', precision=precision)
 

@@ -30,7 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         f'else {GUIDANCE_SCALES[0]})')
     parser.add_argument('--split', default='val', choices=['val', 'test'])
     parser.add_argument('--device', default=None)
-    parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help='autocast precision (default auto: bf16 where the CPU or GPU has '
+                        'native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32)')
     parser.add_argument('--out', help='write the result to this JSON file')
     return parser.parse_args(argv)
 

@@ -1,8 +1,15 @@
 """Train a model from a config with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT|auto]] [--amp] [--seed N]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT|auto]]
+                          [--precision auto|fp32|bf16|fp16] [--amp] [--seed N]
                           [--auto-scale-lr] [--cfg-options k=v ...]
                           [--launcher none|pytorch|slurm|mpi]
+
+Precision: every config trains with ``AutocastOptimWrapper(dtype='auto')``, which picks what fits
+the device when training starts and logs why (bf16 where the CPU's oneDNN or the GPU has native
+bfloat16 kernels, fp16 with loss scaling on CUDA without bfloat16, else plain float32).
+``--precision`` sets the wrapper's dtype (``fp32``: plain float32, exactly ``OptimWrapper``'s
+steps); ``--amp`` is an alias of forcing mixed precision (bf16 on CPU; bf16 or fp16 on CUDA).
 
 Multi-process: ``bash tools/dist_train.sh CONFIG N [args]`` (torchrun; gloo on CPU machines).
 User errors (missing config, data, weights, checkpoint) print one line and exit with status 2;
@@ -12,11 +19,13 @@ samplers are seeded before the checkpoint is read) and ``RNGStateHook`` in ``cus
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 
 from sair_toolbox.utils.errors import ConfigError, cli_main
+
+#: ``--precision`` -> ``AutocastOptimWrapper``'s dtype.
+PRECISION_DTYPES = {'auto': 'auto', 'fp32': 'float32', 'bf16': 'bfloat16', 'fp16': 'float16'}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,9 +37,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto', metavar='CKPT|auto',
         help='resume from a checkpoint; without a value (or "auto") from the latest checkpoint '
         'in the work dir')
+    parser.add_argument('--precision', type=str.lower, choices=list(PRECISION_DTYPES),
+                        default=None,
+                        help="training precision, the optim wrapper's dtype (default: the "
+                        "config's, auto in every config): auto picks bf16 where the CPU's oneDNN "
+                        'or the GPU has native bfloat16 kernels, fp16 with loss scaling on CUDA '
+                        'without bfloat16, else fp32 (plain float32), and logs why; or force '
+                        'fp32 | bf16 | fp16')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision: float16 AmpOptimWrapper on CUDA, '
-                        'bfloat16 AutocastOptimWrapper without CUDA')
+                        help='alias of forcing mixed precision: --precision bf16 on CPU, auto '
+                        '(bf16, or fp16 with loss scaling) on CUDA')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr linearly with the total batch size '
                         '(auto_scale_lr.base_batch_size of the config)')
@@ -70,35 +86,59 @@ def default_work_dir(cfg: Config, config_path: str, work_dir=None) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def check_amp(cfg: Config, enable: bool) -> None:
-    """Switch the optim wrapper to mixed precision for ``--amp``; fail in one line where the
-    configured wrapper cannot run.
+def use_precision(cfg: Config, precision=None, amp: bool = False) -> None:
+    """Set the optim wrapper's precision for ``--precision`` / ``--amp``; fail in one line where
+    the configured wrapper cannot run.
 
-    With CUDA: MMEngine's ``AmpOptimWrapper`` (float16 autocast, dynamic loss scaling). Without:
-    ``AutocastOptimWrapper`` (bfloat16 autocast, no scaler), because MMEngine 0.10's
-    ``AmpOptimWrapper`` asserts an accelerator and uses ``torch.cuda.amp``'s GradScaler.
+    ``precision`` (``auto | fp32 | bf16 | fp16``) becomes ``AutocastOptimWrapper``'s ``dtype``
+    (a plain ``OptimWrapper`` is switched to it; ``fp32`` leaves a plain one as it is). ``amp``
+    forces mixed precision: ``bf16`` on CPU, ``auto`` on CUDA (bf16, else fp16 with loss
+    scaling). With ``MultiOptimWrapperConstructor`` (the GAN configs) every sub-wrapper follows.
+    MMEngine's ``AmpOptimWrapper`` asserts an accelerator: a config with it needs CUDA.
     """
     import torch
     optim_wrapper = cfg.get('optim_wrapper')
-    amp_types = ('AmpOptimWrapper', 'AutocastOptimWrapper')
-    if enable:
+    cuda = torch.cuda.is_available()
+    if amp:
+        if precision == 'fp32':
+            raise ConfigError('--amp (mixed precision) contradicts --precision fp32')
+        precision = precision or ('auto' if cuda else 'bf16')
+    if precision is not None:
+        flag = '--amp' if amp else '--precision'
         if optim_wrapper is None:
-            raise ConfigError('--amp needs an optim_wrapper in the config')
-        if optim_wrapper.get('type', 'OptimWrapper') in amp_types:
-            print(f'train.py: --amp: the config already uses {optim_wrapper.type}',
-                  file=sys.stderr)
-        elif torch.cuda.is_available():
-            optim_wrapper.type = 'AmpOptimWrapper'
-            optim_wrapper.setdefault('loss_scale', 'dynamic')
+            raise ConfigError(f'{flag} needs an optim_wrapper in the config')
+        if precision == 'fp16' and not cuda:
+            raise ConfigError('--precision fp16 needs CUDA (float16 trains with loss scaling, '
+                              'done on CUDA only); use auto, bf16 or fp32 on this machine')
+        dtype, plain = PRECISION_DTYPES[precision], precision == 'fp32'
+        if optim_wrapper.get('constructor') == 'MultiOptimWrapperConstructor':
+            from sair_toolbox.engine.optim_wrappers.multi_optim_wrapper_constructor import \
+                SHARED_KEYS
+            subs = [v for k, v in optim_wrapper.items()
+                    if isinstance(v, dict) and k not in SHARED_KEYS + ('paramwise_cfg', )]
         else:
-            optim_wrapper.type = 'AutocastOptimWrapper'
-            optim_wrapper.setdefault('dtype', 'bfloat16')
+            subs, optim_wrapper = [optim_wrapper], None
+        for sub in subs:
+            kind = sub.get('type', 'OptimWrapper')
+            if kind not in ('OptimWrapper', 'AutocastOptimWrapper'):
+                raise ConfigError(f'{flag} needs OptimWrapper or AutocastOptimWrapper (whose '
+                                  f'dtype it sets); the config has {kind}')
+            if kind == 'AutocastOptimWrapper' or not plain:
+                sub.update(type='AutocastOptimWrapper', dtype=dtype)
+        if optim_wrapper is not None:  # top-level keys are the sub-wrappers' defaults
+            optim_wrapper.pop('dtype', None)
+            if optim_wrapper.get('type') not in (None, 'OptimWrapper', 'AutocastOptimWrapper'):
+                raise ConfigError(f'{flag} needs OptimWrapper or AutocastOptimWrapper; the '
+                                  f'config has {optim_wrapper.type}')
+            if not plain or optim_wrapper.get('type') == 'AutocastOptimWrapper':
+                optim_wrapper.update(type='AutocastOptimWrapper', dtype=dtype)
+        optim_wrapper = cfg.get('optim_wrapper')
     if (optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper'
-            and not torch.cuda.is_available()):
+            and not cuda):
         raise ConfigError(
             'AmpOptimWrapper (float16 with loss scaling) needs CUDA: MMEngine\'s AmpOptimWrapper '
-            'does not support CPU autocast; use --amp without it in the config (bfloat16 '
-            'AutocastOptimWrapper on CPU)')
+            'does not support CPU autocast; use AutocastOptimWrapper (dtype auto or bfloat16) '
+            'on CPU')
 
 
 def build_train_cfg(args: argparse.Namespace) -> Config:
@@ -106,7 +146,7 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
-    check_amp(cfg, args.amp)
+    use_precision(cfg, args.precision, args.amp)
     if args.auto_scale_lr:
         scale = cfg.get('auto_scale_lr')
         if not scale or 'base_batch_size' not in scale:

@@ -28,7 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='address to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     parser.add_argument('--port', type=int, default=7860, help='port (default 7860)')
     parser.add_argument('--device', default=None, help='cpu, cuda, ... (default: auto)')
-    parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help='autocast precision (default auto: bf16 where the CPU or GPU has '
+                        'native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32)')
     parser.add_argument('--max-side', type=int, default=1024,
                         help='inputs with a longer side are downscaled to it (default 1024)')
     parser.add_argument('--max-output-side', type=int, default=2048,

@@ -33,7 +33,9 @@ max_iters = 100000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
+# Precision that fits the device (dtype='auto'; tools/train.py --precision forces one).
+optim_wrapper = dict(type='AutocastOptimWrapper',
+                     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
 param_scheduler = dict(type='MultiStepLR', by_epoch=False, gamma=0.5,
                        milestones=[max_iters // 2])
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -141,8 +141,10 @@ class SAIRInferencer:
         config: model config file (default: the demo config).
         checkpoint: checkpoint file; default: the last one in ``work_dirs/<config name>``.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default CUDA if available.
-        precision: ``'fp32'`` | ``'bf16'`` | ``'fp16'`` (autocast, see
-            :mod:`sair_toolbox.utils.precision`).
+        precision: ``'auto'`` (default: bf16 where the CPU's oneDNN or the GPU has native
+            bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32) | ``'fp32'`` |
+            ``'bf16'`` | ``'fp16'`` (autocast, see :mod:`sair_toolbox.utils.precision`).
+            ``self.precision`` is the resolved name, ``self.precision_reason`` why (logged once).
         class_names: names of the label maps' classes; default the checkpoint's
             ``meta['dataset_meta']['classes']`` (what MMEngine's Runner stores from the training
             set's metainfo), else the config's dataset classes.
@@ -159,20 +161,21 @@ class SAIRInferencer:
     """
 
     def __init__(self, config: Optional[str] = None, checkpoint: Optional[str] = None,
-                 device: Optional[Union[str, torch.device]] = None, precision: str = 'fp32',
+                 device: Optional[Union[str, torch.device]] = None, precision: str = 'auto',
                  class_names: Optional[Sequence[str]] = None,
                  palette: Optional[Sequence[Sequence[int]]] = None, threshold: float = 0.5,
                  polarity: str = 'white_is_hole', guidance: Optional[dict] = None,
                  max_memory: Optional[Union[int, float, str]] = None):
         from sair_toolbox.engine.setup import register_all_modules
         from sair_toolbox.models.field_edits import check_guidance_scale
-        from sair_toolbox.utils.precision import check_precision
+        from sair_toolbox.utils.precision import log_precision, resolve_precision
 
         from .model import dataset_meta_of, load_config, read_checkpoint
         self.config = resolve_config(config)
         self.checkpoint = resolve_checkpoint(self.config, checkpoint)
         self.device = _resolve_device(device)
-        self.precision = check_precision(precision, self.device)
+        self.precision, self.precision_reason = resolve_precision(precision, self.device)
+        log_precision(precision, self.precision, self.precision_reason)
         self.threshold = float(threshold)
         self.polarity = polarity
         self.max_memory = None if max_memory is None else parse_bytes(max_memory)

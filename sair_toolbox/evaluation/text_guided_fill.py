@@ -39,7 +39,7 @@ def evaluate_text_guided_fill(model: Any, dataloader: Iterable, class_embeddings
         targets: class indices to steer the holes to.
         strength, scale: the guidance options (:func:`~sair_toolbox.models.field_edits.
             steer_field`).
-        precision: ``'fp32'`` | ``'bf16'`` | ``'fp16'`` for the inpainting calls.
+        precision: ``'auto'`` | ``'fp32'`` | ``'bf16'`` | ``'fp16'`` for the inpainting calls.
         device: where to run.
         class_names: optional names for the result.
 

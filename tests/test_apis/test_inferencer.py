@@ -20,7 +20,8 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def inferencer(tiny):
-    inf = SAIRInferencer(*tiny, device='cpu')
+    # Exact float32 numbers below (the model's own fp32 calls); 'auto' is pinned separately.
+    inf = SAIRInferencer(*tiny, device='cpu', precision='fp32')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # random-init warnings of the tiny CLIP
         inf.model, inf.class_embeddings
@@ -185,3 +186,14 @@ def test_bf16_is_close_to_fp32(tiny, inferencer):
     assert low.output.dtype == np.uint8 and low.output.shape == full.output.shape
     # bfloat16 autocast keeps 8 mantissa bits: a few grey levels at most on this tiny model
     assert np.abs(low.output.astype(int) - full.output.astype(int)).max() <= 4
+
+
+@pytest.mark.parametrize('native,expected', [(True, 'bf16'), (False, 'fp32')])
+def test_default_precision_is_auto_and_follows_the_cpu(tiny, monkeypatch, native, expected):
+    import sair_toolbox.utils.precision as precision_mod
+    monkeypatch.setattr(precision_mod, 'cpu_bf16_supported', lambda: native)
+    inf = SAIRInferencer(*tiny, device='cpu')
+    assert inf.precision == expected
+    assert inf.precision_reason.startswith("this CPU's oneDNN has " + ('' if native else 'no '))
+    forced = SAIRInferencer(*tiny, device='cpu', precision='bf16')
+    assert (forced.precision, forced.precision_reason) == ('bf16', 'requested explicitly')

@@ -201,7 +201,8 @@ print(est, rss('VmHWM:') - base)
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    est, peak = (int(v) for v in out.stdout.split())
+    # The last line: the inferencer logs its precision choice first.
+    est, peak = (int(v) for v in out.stdout.splitlines()[-1].split())
     assert peak > 0
     assert peak <= est <= 4 * peak, (est, peak)
 

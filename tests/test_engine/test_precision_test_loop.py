@@ -45,3 +45,17 @@ def test_unknown_precision_is_one_line(tmp_path):
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ConfigError, match='precision must be one of'):
         runner.test()
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_auto_follows_the_cpu_probe(tmp_path, monkeypatch, native):
+    """'auto' (tools/test.py's default): bf16 on a CPU with native bf16 kernels, else exactly the
+    float32 test."""
+    import sair_toolbox.utils.precision as precision_mod
+    monkeypatch.setattr(precision_mod, 'cpu_bf16_supported', lambda: native)
+    metrics, seen, out_dtypes = _test(tmp_path, 'auto')
+    assert seen == ({torch.bfloat16} if native else {torch.float32})
+    assert out_dtypes == {torch.float32}
+    if not native:
+        ref, _, _ = _test(tmp_path / 'ref', 'fp32')
+        assert metrics == ref

@@ -151,8 +151,63 @@ def test_test_precision_option(tmp_path):
     ckpt = tmp_path / 'x.pth'
     torch.save(dict(state_dict={}, meta={}), ckpt)
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt)]))
+    # auto by default: the loop resolves it from the model's device (and logs why).
+    assert (cfg.test_cfg.type, cfg.test_cfg.precision) == ('PrecisionTestLoop', 'auto')
+    cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--precision', 'fp32']))
     assert cfg.test_cfg.type == 'TestLoop'  # fp32: the config's own loop
     cfg = test.build_test_cfg(test.parse_args([CONFIG, str(ckpt), '--precision', 'BF16']))
     assert (cfg.test_cfg.type, cfg.test_cfg.precision) == ('PrecisionTestLoop', 'bf16')
     proc = run(TEST, CONFIG, ckpt, '--precision', 'int8')
     assert proc.returncode == 2 and 'invalid choice' in proc.stderr
+
+
+GAN_CONFIG = osp.join(REPO_ROOT, 'configs', 'sair', 'ablations', 'sair-gan_demo.py')
+
+
+def test_train_precision_option_sets_the_wrapper_dtype():
+    train = load_tool('train')
+
+    def wrapper(*argv, config=CONFIG):
+        return train.build_train_cfg(train.parse_args([config, *argv])).optim_wrapper
+
+    # Every config: AutocastOptimWrapper with its default dtype, auto.
+    default = wrapper()
+    assert default.type == 'AutocastOptimWrapper' and 'dtype' not in default
+    for flag, dtype in [('auto', 'auto'), ('fp32', 'float32'), ('BF16', 'bfloat16')]:
+        got = wrapper('--precision', flag)
+        assert (got.type, got.dtype) == ('AutocastOptimWrapper', dtype), flag
+    if torch.cuda.is_available():
+        assert wrapper('--precision', 'fp16').dtype == 'float16'
+    else:  # float16 trains with loss scaling, on CUDA only: one line before anything is built
+        with pytest.raises(ConfigError, match='--precision fp16 needs CUDA'):
+            wrapper('--precision', 'fp16')
+    # A plain OptimWrapper: fp32 leaves it, a mixed precision switches it.
+    plain = ('--cfg-options', 'optim_wrapper.type=OptimWrapper')
+    assert wrapper('--precision', 'fp32', *plain).type == 'OptimWrapper'
+    got = wrapper('--precision', 'bf16', *plain)
+    assert (got.type, got.dtype) == ('AutocastOptimWrapper', 'bfloat16')
+    # --amp is an alias of forcing mixed precision; it contradicts fp32.
+    if not torch.cuda.is_available():
+        assert wrapper('--amp').dtype == 'bfloat16'
+    with pytest.raises(ConfigError, match='--amp .* contradicts --precision fp32'):
+        wrapper('--amp', '--precision', 'fp32')
+    # The GAN's two wrappers both follow (top-level keys are their defaults).
+    gan = wrapper('--precision', 'fp32', config=GAN_CONFIG)
+    assert (gan.generator.dtype, gan.discriminator.dtype) == ('float32', 'float32')
+    assert 'dtype' not in gan
+    gan = wrapper('--precision', 'bf16', config=GAN_CONFIG)
+    assert (gan.generator.dtype, gan.discriminator.dtype) == ('bfloat16', 'bfloat16')
+    with pytest.raises(SystemExit):
+        train.parse_args([CONFIG, '--precision', 'int8'])
+
+
+def test_train_logs_the_precision_choice_once(tmp_path):
+    config = dump_tiny_cfg(tmp_path / 'tiny.py', tmp_path / 'work',
+                           **{'train_cfg.max_iters': 1, 'log_level': 'INFO'})
+    proc = run(TRAIN, config, '--work-dir', tmp_path / 'work')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines()
+             if 'precision auto -> ' in line]
+    from sair_toolbox.utils.precision import precision_message, resolve_precision
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(precision_message('auto', *resolve_precision('auto', 'cpu')))

@@ -7,7 +7,10 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_epochs * iters_per_epo
                  val_interval=10 * iters_per_epoch)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper',
+# Precision that fits the device (dtype='auto', logged when training starts): bfloat16 autocast
+# on GPUs with bfloat16 and CPUs whose oneDNN has native bfloat16 kernels, float16 with loss
+# scaling on older GPUs, else plain float32. tools/train.py --precision fp32|bf16|fp16 forces one.
+optim_wrapper = dict(type='AutocastOptimWrapper',
                      optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
 param_scheduler = dict(type='MultiStepLR', by_epoch=False, gamma=0.5,
                        milestones=[100 * iters_per_epoch])

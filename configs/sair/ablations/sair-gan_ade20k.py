@@ -24,11 +24,13 @@ model = dict(
                          loss_weight=0.5),
     disc_input='composite',
 )
+# Both networks at the precision that fits the device (AutocastOptimWrapper, dtype='auto').
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',
-    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999))),
-    discriminator=dict(type='OptimWrapper',
+    generator=dict(type='AutocastOptimWrapper',
+                   optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999))),
+    discriminator=dict(type='AutocastOptimWrapper',
                        optimizer=dict(type='Adam', lr=1e-4, betas=(0.5, 0.999))),
 )
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,

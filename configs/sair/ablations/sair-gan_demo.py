@@ -30,9 +30,10 @@ model = dict(
     disc_input='composite',
 )
 
-# One optimizer per network, both under bfloat16 autocast as in the L1 config; the generator's is
-# the L1 config's (so the objective is the only difference), the discriminator's uses the usual GAN betas. The MultiStepLR of the base config
-# applies to both.
+# One optimizer per network, both at the precision that fits the device (AutocastOptimWrapper,
+# dtype='auto') as in the L1 config; the generator's is the L1 config's (so the objective is the
+# only difference), the discriminator's uses the usual GAN betas. The MultiStepLR of the base
+# config applies to both.
 optim_wrapper = dict(
     _delete_=True,
     constructor='MultiOptimWrapperConstructor',

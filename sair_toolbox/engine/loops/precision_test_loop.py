@@ -1,4 +1,4 @@
-"""Test loop whose model forward runs at a chosen precision (fp32 | bf16 | fp16)."""
+"""Test loop whose model forward runs at a chosen precision (auto | fp32 | bf16 | fp16)."""
 from typing import Dict, List, Sequence, Union
 
 import torch
@@ -6,7 +6,7 @@ from mmengine.runner.loops import TestLoop, _update_losses
 from torch.utils.data import DataLoader
 
 from sair_toolbox.registry import LOOPS
-from sair_toolbox.utils.precision import autocast, check_precision
+from sair_toolbox.utils.precision import autocast, log_precision, resolve_precision
 
 
 @LOOPS.register_module()
@@ -19,13 +19,17 @@ class PrecisionTestLoop(TestLoop):
 
     Args:
         runner, dataloader, evaluator: as ``TestLoop``.
-        precision: ``'fp32'``, ``'bf16'`` or ``'fp16'`` (checked against the model's device).
+        precision: ``'auto'`` (default: what fits the model's device, see
+            :func:`~sair_toolbox.utils.precision.resolve_precision`), ``'fp32'``, ``'bf16'`` or
+            ``'fp16'`` (checked against the model's device). The resolved name is
+            ``self.precision``, its reason ``self.precision_reason``; both are logged once.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Dict, List], precision: str = 'fp32') -> None:
+                 evaluator: Union[Dict, List], precision: str = 'auto') -> None:
         super().__init__(runner, dataloader, evaluator, fp16=False)
-        self.precision = check_precision(precision, self._device())
+        self.precision, self.precision_reason = resolve_precision(precision, self._device())
+        log_precision(precision, self.precision, self.precision_reason)
 
     def _device(self) -> torch.device:
         param = next(self.runner.model.parameters(), None)

@@ -6,6 +6,7 @@
 - :mod:`.demo_step`: the demo training step with the appearance encoder NCHW against NHWC.
 - :mod:`.demo_jobs`: demo training as one run on all cores against one run per core.
 - :mod:`.encoder`: the frozen MaskCLIP encoder's blocks, open_clip's against batch-first.
+- :mod:`.precision`: float32 against bfloat16 autocast here, the CPU kind and ``auto``'s pick.
 - :mod:`.allocators`: a benchmark run under glibc's and the tuned allocator.
 - :mod:`.common`: the timing and memory helpers.
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sair_toolbox.utils import precision as _precision
+
 
 def build_mlp(in_channels: int, hidden_channels: Sequence[int],
               out_channels: int) -> torch.nn.Sequential:
@@ -58,11 +60,14 @@ def mkldnn_linear_available(dtype: torch.dtype = torch.float32) -> bool:
     (which recasts the float32 weight on every call); ``tools/benchmark.py --suite linear`` times
     them. float16 has no oneDNN kernel on CPUs without AVX512-FP16 and stays on ``F.linear``.
     Probed once per dtype on a tiny input against ``F.linear`` in float32; any failure falls back.
+    bfloat16 also needs :func:`sair_toolbox.utils.precision.cpu_bf16_supported` (oneDNN's native
+    bfloat16 kernels).
     """
     if dtype not in MKLDNN_DTYPES:
         return False
     try:
-        if dtype == torch.bfloat16 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        # The toolbox's one native-bfloat16 probe (tests mock it there).
+        if dtype == torch.bfloat16 and not _precision.cpu_bf16_supported():
             return False
         # The first call usually comes from a forward under autocast: probe outside it.
         with torch.autocast('cpu', enabled=False):
