@@ -13,8 +13,9 @@ case measures); this script parses the flags and dispatches:
   bfloat16 folded inference at 2x, 4x and 6x output.
 - ``all`` (default): ``heads`` then ``model``.
 - ``linear``: the MLP-layer kernels per dtype (what the heads' ``linear`` uses).
-- ``demo-step``: one demo training step (``configs/sair/sair_demo.py``, batch 8, bf16) with the
-  appearance encoder in NCHW against NHWC (``channels_last``), their ratio and loss difference.
+- ``demo-step``: one demo training step (``configs/sair/sair_demo.py``, batch 8, its precision
+  ``auto``) with the appearance encoder in NCHW against NHWC (``channels_last``), their ratio and
+  loss difference.
 - ``encoder``: the frozen MaskCLIP encoder's blocks (ViT-B/16 at S x S, ``--batch``, default 2
   here) as open_clip runs them against batch-first, float32 and bfloat16, ratio and difference.
 - ``demo-jobs``: demo training as one run on all cores against one single-thread run per core

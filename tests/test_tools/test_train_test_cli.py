@@ -63,7 +63,7 @@ def test_train_resume_missing_checkpoint(tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason='AmpOptimWrapper runs where CUDA is')
 def test_amp_without_cuda_is_bfloat16_autocast(tmp_path):
     train = load_tool('train')
-    # The demo config trains in bfloat16 already; its float32 variant is what --amp switches.
+    # The demo config trains at 'auto' already; its float32 variant is what --amp switches.
     assert train.build_train_cfg(train.parse_args([CONFIG])).optim_wrapper.type == \
         'AutocastOptimWrapper'
     cfg = train.build_train_cfg(train.parse_args(

@@ -2,7 +2,9 @@
 
 The model is ``configs/sair/sair_demo.py``'s (random weights, the demo CLIP's architecture with
 ``pretrained=None``, so nothing is pretrained or read from disk), trained as the demo trains:
-batch 8 at 64 x 64, 2048 queries per image, bfloat16 autocast (``AutocastOptimWrapper``), Adam.
+batch 8 at 64 x 64, 2048 queries per image, the config's ``AutocastOptimWrapper`` (``dtype='auto'``:
+bfloat16 autocast where the CPU's oneDNN has native bfloat16 kernels, else float32; the header
+says which), Adam.
 The two variants differ only in ``appearance_encoder.channels_last``; the implicit heads'
 projection runs NHWC in both (:func:`~sair_toolbox.models.implicit_heads.base.project_nhwc`).
 
@@ -27,7 +29,7 @@ VARIANTS = [('NCHW', False), ('NHWC', True)]
 
 
 def _build(channels_last: bool, quick: bool):
-    """The demo model with random weights (seed 0) and its bf16 optimizer wrapper."""
+    """The demo model with random weights (seed 0) and its optimizer wrapper (the config's)."""
     from mmengine.optim import build_optim_wrapper
 
     options = {'model.sir.encoder.pretrained': None,
@@ -77,10 +79,13 @@ def demo_step_benchmark(repeat: int, *, quick: bool = False, seed: int = 0,
     Returns:
         ``{label: median seconds per step}`` and ``'max_loss_diff'``.
     """
+    from sair_toolbox.utils.precision import resolve_precision
+
     size, batch = (32, 2) if quick else (64, 8)
+    auto = f'auto -> {resolve_precision("auto", "cpu")[0]}'
     print(f'\ndemo training-step benchmark: {osp.relpath(DEMO_CONFIG, REPO_ROOT)} '
           f'{"(tiny widths, --quick) " if quick else ""}random weights, batch {batch}, '
-          f'{size} x {size}, bf16 autocast, torch {torch.__version__}, '
+          f'{size} x {size}, precision {auto}, torch {torch.__version__}, '
           f'{torch.get_num_threads()} threads; median of {repeat} x {steps_per_round} steps, '
           'the variants interleaved in each round')
     runs = {label: _build(layout, quick) for label, layout in VARIANTS}

@@ -119,7 +119,7 @@ def model_case(model, scale: Optional[int], precision: str, fold: bool, size: in
         model.fold_sir = fold
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
         wrapper[:] = [OptimWrapper(optimizer) if precision == 'fp32' else
-                      AutocastOptimWrapper(optimizer=optimizer)]
+                      AutocastOptimWrapper(dtype='bfloat16', optimizer=optimizer)]
 
     def run():
         losses = model.train_step(data, wrapper[0])
