@@ -27,7 +27,7 @@ from typing import Callable, Dict, Mapping, Optional, Sequence
 from sair_toolbox.utils.errors import ConfigError
 
 from .demo_tables import (DEFAULT_NUM_VAL, DEFAULT_SEEDS, DEMO_NUM_TRAIN, compare_rows,
-                          load_results, run_demo_tables, summarize)
+                          forget_table, load_results, run_demo_tables, summarize)
 from .resume import write_json_atomic, write_text_atomic
 
 #: The sweep's training-set sizes (scenes).
@@ -190,8 +190,10 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
             demo_tables.lr_scheduler_cfg`; ``'paper'`` for the converged runs).
         fresh, ckpt_interval: as :func:`~sair_toolbox.experiments.demo_tables.
             run_demo_tables`: a stopped sweep continues when called again (each size's
-            table continues; a finished one trains nothing) unless ``fresh``; ``reuse_dir``
-            is only read either way.
+            table continues; a finished one trains nothing); ``fresh`` first clears every
+            size's own table (:func:`~sair_toolbox.experiments.demo_tables.forget_table`),
+            so that a fresh sweep stopped early continues itself, not the old one;
+            ``reuse_dir`` is only read either way.
 
     Returns:
         :func:`sweep_summary` of all sizes.
@@ -207,9 +209,15 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
     per_size: Dict[int, Dict] = {}
     summary: Dict[int, Dict] = {}
     reused_sizes = []
+    from_reuse = {size: load_table_results(reuse_dir, iters, seeds, num_val, size,
+                                           lr_schedule=lr_schedule) if reuse_dir else None
+                  for size in sorted(sizes)}
+    if fresh:  # every size's own table first: a fresh sweep stopped early continues itself
+        for size, reused in from_reuse.items():
+            if reused is None:
+                forget_table(osp.join(out_dir, f'n{size}'), osp.join(work_root, f'n{size}'))
     for size in sorted(sizes):
-        reused = (load_table_results(reuse_dir, iters, seeds, num_val, size,
-                                     lr_schedule=lr_schedule) if reuse_dir else None)
+        reused = from_reuse[size]
         if reused is not None:
             log(f'data_size_sweep: {size} scenes: SAIR and LIIF taken from {reuse_dir}')
             per_size[size] = reused
@@ -220,8 +228,7 @@ def run_data_size_sweep(out_dir: str = 'results/demo_datasize',
                 osp.join(out_dir, f'n{size}'), osp.join(work_root, f'n{size}'), iters,
                 list(PAIR), log=log, seeds=seeds, num_val=num_val,
                 num_train=None if size == DEMO_NUM_TRAIN else size, jobs=jobs,
-                threads=threads, lr_schedule=lr_schedule, fresh=fresh,
-                ckpt_interval=ckpt_interval)
+                threads=threads, lr_schedule=lr_schedule, ckpt_interval=ckpt_interval)
         summary = sweep_summary(per_size)
         write_json_atomic(osp.join(out_dir, 'sweep.json'),
                           dict(iters=iters, lr_schedule=lr_schedule, seeds=list(seeds),

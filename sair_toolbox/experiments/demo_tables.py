@@ -759,6 +759,20 @@ def rewrite_outputs(out_dir: str) -> Dict[str, Dict]:
 
 
 # ---------------------------------------------------------------------------------- main
+def forget_table(out_dir: str, work_root: str) -> None:
+    """Make a table start anew: remove its ``results.json`` and ``tables.md`` and the
+    checkpoints of every run under ``work_root`` (``<work_root>/seed*/*``; logs stay)."""
+    import glob
+
+    from .resume import clear_checkpoints
+    for name in ('results.json', 'tables.md'):
+        if osp.isfile(osp.join(out_dir, name)):
+            os.remove(osp.join(out_dir, name))
+    for work_dir in glob.glob(osp.join(glob.escape(work_root), 'seed*', '*')):
+        if osp.isdir(work_dir):
+            clear_checkpoints(work_dir)
+
+
 def _run_task(name: str, work_dir: str, options: Dict, seed: int, num_val: Optional[int],
               num_train: Optional[int], config_hook: Optional[Callable],
               fig3_path: Optional[str], deps: Optional[Dict] = None,
@@ -916,13 +930,12 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
 
     Raises:
         ConfigError: unknown variant names, bad seeds, ``num_val``, ``jobs`` or ``threads``; a
-            recorded run of this table made with other settings.
+            recorded run of this table made with other settings; another process training
+            into the same ``work_root`` (:class:`~sair_toolbox.experiments.resume.
+            folder_lock`).
         DataError: an unreadable ``results.json`` in ``out_dir`` (without ``fresh``).
     """
-    import torch
-
-    from .parallel import Task, run_tasks, threads_per_job
-    from .resume import clear_checkpoints
+    from .resume import folder_lock, remove_stale_temporaries
     seeds = check_seeds(seeds)
     by_name = {v.name: v for v in VARIANTS}
     wanted = list(names) if names else list(by_name)
@@ -935,9 +948,28 @@ def run_demo_tables(out_dir: str = 'results/demo_tables',
     if num_val is not None:
         set_num_val({}, num_val)  # validates
     set_num_train({}, num_train)
-    threads = threads_per_job(jobs, threads)  # validates
-    from .figures import figure4
+    from .parallel import threads_per_job
+    threads_per_job(jobs, threads)  # validates
+    schedule_options(iters, val_points, lr_schedule=lr_schedule, ckpt_interval=ckpt_interval)
     os.makedirs(out_dir, exist_ok=True)
+    with folder_lock(work_root):
+        remove_stale_temporaries(out_dir)
+        return _run_tables(out_dir, work_root, iters, wanted, log, seeds, num_val, num_train,
+                           val_points, lr_schedule, cfg_options, jobs, threads, config_hook,
+                           fresh, ckpt_interval)
+
+
+def _run_tables(out_dir, work_root, iters, wanted, log, seeds, num_val, num_train, val_points,
+                lr_schedule, cfg_options, jobs, threads, config_hook, fresh,
+                ckpt_interval) -> Dict[str, Dict]:
+    """:func:`run_demo_tables` once its arguments are checked and ``out_dir`` is locked."""
+    import torch
+
+    from .figures import figure4
+    from .parallel import Task, run_tasks, threads_per_job
+    from .resume import clear_checkpoints
+    by_name = {v.name: v for v in VARIANTS}
+    threads = threads_per_job(jobs, threads)
     options = schedule_options(iters, val_points, lr_schedule=lr_schedule,
                                ckpt_interval=ckpt_interval)
     options.update(cfg_options or {})

@@ -20,6 +20,7 @@ Example::
 """
 import multiprocessing
 import os
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
@@ -87,9 +88,27 @@ def ready(pending: Sequence[Task], finished: Mapping[Hashable, Any]) -> List[Tas
     return [t for t in pending if all(k in finished for k in t.after)]
 
 
-def _init_worker(threads: Optional[int]) -> None:
-    """Worker process set-up: the thread count, the allocator settings of the tools, and the
-    start method of the worker's own subprocesses."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when its parent process ends. A table killed
+    at the top (``kill -9`` of the command) must not leave workers training on into the work
+    dirs that its rerun resumes from. Elsewhere a no-op."""
+    import ctypes
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def _init_worker(threads: Optional[int], parent: Optional[int] = None) -> None:
+    """Worker process set-up: end with the parent (:func:`_die_with_parent`), the thread
+    count, the allocator settings of the tools, and the start method of the worker's own
+    subprocesses."""
+    if parent is not None and sys.platform.startswith('linux'):
+        _die_with_parent(parent)
     import torch
 
     from sair_toolbox.utils.setup_env import tune_cpu_allocator
@@ -159,7 +178,8 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, threads: Optional[int] = Non
     failure: Optional[Exception] = None
     context = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, max_tasks_per_child=1,
-                             initializer=_init_worker, initargs=(threads, )) as pool:
+                             initializer=_init_worker,
+                             initargs=(threads, os.getpid())) as pool:
         while running or (pending and failure is None):
             if failure is None:
                 for task in ready(pending, finished)[:jobs - len(running)]:

@@ -28,6 +28,9 @@ limit, a killed process, a preempted job) continues when the same command runs a
   of its val curve; the resumed run validates there first when the point is not in its log.
 * ``fresh=True`` (``--fresh``) clears the table's records and its runs' checkpoints
   (:func:`clear_checkpoints`) first: everything is trained again.
+* One call at a time per work root (:class:`folder_lock`): a second call on the same runs
+  while the first still trains them is refused instead of training them twice into the same
+  work dirs (the lock goes with the process, so a killed call leaves none held).
 """
 import glob
 import hashlib
@@ -122,6 +125,50 @@ def reusable(run: Optional[Mapping], identity: Mapping, tested: bool) -> Optiona
     return True if complete else None
 
 
+# ------------------------------------------------------------------------------ one at a time
+class folder_lock:
+    """``with folder_lock(work_root):`` hold an exclusive lock on ``<folder>/.lock``
+    (``flock``: released by the kernel when the process ends, however it ends; a no-op where
+    ``fcntl`` is missing).
+
+    Raises:
+        ConfigError: another process holds it (a call on the same runs still running).
+    """
+
+    def __init__(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        self.path = osp.join(folder, '.lock')
+        self._file = None
+
+    def __enter__(self) -> 'folder_lock':
+        try:
+            import fcntl
+        except ImportError:  # not on POSIX
+            return self
+        from sair_toolbox.utils.errors import ConfigError
+        self._file = open(self.path, 'a+', encoding='utf-8')
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or '?'
+            self._file.close()
+            self._file = None
+            raise ConfigError(f'the runs in {osp.dirname(self.path)} are being trained by another '
+                              f'process ({holder}); wait for it to end or stop it, then run '
+                              'the command again to continue') from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()  # releases the lock
+            self._file = None
+
+
 # ------------------------------------------------------------------------------ atomic writes
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and
@@ -141,6 +188,14 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_json_atomic(path: str, obj: Any, **kwargs) -> None:
     """``json.dump`` through :func:`write_text_atomic`."""
     write_text_atomic(path, json.dumps(obj, **kwargs))
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Remove the temporary files of :func:`write_text_atomic` that a killed process left in
+    ``folder`` (call while holding the folder's runs' :class:`folder_lock`)."""
+    for path in glob.glob(osp.join(glob.escape(folder), '*.tmp[0-9]*')):
+        if re.fullmatch(r'.+\.tmp\d+', osp.basename(path)) and osp.isfile(path):
+            os.remove(path)
 
 
 # ------------------------------------------------------------------------------ work dirs

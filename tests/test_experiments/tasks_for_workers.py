@@ -32,3 +32,20 @@ def tiny_tables_cfg(cfg, data_root):
             cfg[key].update(batch_size=3, num_workers=0, persistent_workers=False)
             cfg[key].dataset.update(data_root=data_root, image_size=32, num_train=8, num_val=6)
     random_feature_nets(cfg)
+
+
+def write_pid_and_wait(folder, name, seconds=120.0, deps=None):
+    """Write this process's id to ``<folder>/<name>.pid``, then sleep (a worker to be
+    orphaned)."""
+    import time
+    with open(os.path.join(folder, f'{name}.pid.tmp'), 'w') as f:
+        f.write(str(os.getpid()))
+    os.replace(os.path.join(folder, f'{name}.pid.tmp'), os.path.join(folder, f'{name}.pid'))
+    time.sleep(seconds)
+
+
+def run_waiting_workers(folder):
+    """Two waiting workers under run_tasks (the process the test kills)."""
+    from sair_toolbox.experiments.parallel import Task, run_tasks
+    run_tasks([Task(n, write_pid_and_wait, dict(folder=folder, name=n)) for n in ('a', 'b')],
+              jobs=2, threads=1)

@@ -1,5 +1,6 @@
 """Tasks one after another or in worker processes: order, dependencies, threads, errors."""
 import os
+import sys
 
 import pytest
 import torch
@@ -69,3 +70,39 @@ def test_a_failing_task_stops_the_run_and_keeps_the_running_ones():
                       on_done=lambda t, r: done.append(t.key))
         assert 'later' not in started
         assert done == ['ok']  # ran beside the failure (jobs=2) or before it: not lost
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux')
+def test_workers_end_with_a_killed_parent(tmp_path):
+    """A table killed at the top (kill -9) leaves no worker training on into the work dirs
+    that its rerun resumes from."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.test_engine.tiny_run import REPO_ROOT, subprocess_env
+    parent = subprocess.Popen(
+        [sys.executable, '-c', 'import sys; from tests.test_experiments.tasks_for_workers '
+         'import run_waiting_workers; run_waiting_workers(sys.argv[1])', str(tmp_path)],
+        cwd=REPO_ROOT, env=subprocess_env())
+    try:
+        deadline = time.time() + 120
+        while len(list(tmp_path.glob('*.pid'))) < 2 and time.time() < deadline:
+            assert parent.poll() is None
+            time.sleep(0.2)
+        pids = [int(p.read_text()) for p in tmp_path.glob('*.pid')]
+        assert len(pids) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid):  # a zombie (ended, not yet reaped) counts as ended
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+        except OSError:
+            return False
+    deadline = time.time() + 20
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids)

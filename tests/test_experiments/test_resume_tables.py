@@ -192,3 +192,23 @@ def test_last_checkpoint_and_atomic_writes(tmp_path):
         resume.write_json_atomic(str(path), {'a': object()})
     assert json.loads(path.read_text()) == {'a': 1}
     assert sorted(os.listdir(tmp_path)) == ['results.json', 'w']
+
+
+def test_one_call_at_a_time_and_forget_table(tmp_path):
+    work = tmp_path / 'work'
+    with resume.folder_lock(str(work)):  # another call training into the same work root
+        with pytest.raises(ConfigError, match='being trained by another process'):
+            demo_tables.run_demo_tables(str(tmp_path / 'out'), str(work), iters=2,
+                                        val_points=1, names=['LIIF'], seeds=[0])
+    with resume.folder_lock(str(work)):  # released with the first holder
+        pass
+    # A fresh sweep clears each size's table first (results and checkpoints; logs stay).
+    out, run = tmp_path / 'out', work / 'seed0' / 'liif_demo'
+    run.mkdir(parents=True)
+    for name in ('iter_2.pth', 'last_checkpoint', resume.IDENTITY_FILE, 'log.txt'):
+        (run / name).write_text('x')
+    (out / 'results.json').write_text('{}')
+    (out / 'results.json.tmp123').write_text('{')  # left by a kill mid-write
+    resume.remove_stale_temporaries(str(out))
+    demo_tables.forget_table(str(out), str(work))
+    assert os.listdir(out) == [] and os.listdir(run) == ['log.txt']
