@@ -19,8 +19,8 @@ def save_tiny_sair(folder, seed: int = 0):
     Returns:
         (config path, checkpoint path) as str.
     """
-    from sair_toolbox.registry import MODELS
     from sair_toolbox.engine.setup import register_all_modules
+    from sair_toolbox.registry import MODELS
     register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sair', 'sair_demo.py'))
     model_cfg = shrink(cfg.model.to_dict())

@@ -163,9 +163,9 @@ def main(argv=None) -> dict:
 
     from mmengine.dist import is_main_process
 
+    from sair_toolbox.engine.setup import build_runner
     from sair_toolbox.utils.checkpoint import checkpoint_errors
     from sair_toolbox.utils.dist import shutdown_distributed
-    from sair_toolbox.engine.setup import build_runner
 
     try:
         runner = build_runner(cfg, args.launcher)

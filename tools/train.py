@@ -181,9 +181,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_train_cfg(args)
 
+    from sair_toolbox.engine.setup import build_runner
     from sair_toolbox.utils.checkpoint import checkpoint_errors
     from sair_toolbox.utils.dist import shutdown_distributed
-    from sair_toolbox.engine.setup import build_runner
 
     try:
         runner = build_runner(cfg, args.launcher)

@@ -10,8 +10,7 @@ from PIL import Image
 
 from sair_toolbox.apis import SAIRInferencer
 from sair_toolbox.apis.inputs import output_size, to_mask, to_rgb
-from sair_toolbox.apis.memory import (ENV_VAR, allocation_error, estimate, memory_limit,
-                                      parse_bytes)
+from sair_toolbox.apis.memory import ENV_VAR, allocation_error, estimate, memory_limit, parse_bytes
 from sair_toolbox.utils.errors import ConfigError, DataError, ResourceError, SAIRError
 from tests.tiny_sair import ROOT, save_tiny_sair
 

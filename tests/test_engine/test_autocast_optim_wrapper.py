@@ -10,9 +10,9 @@ from mmengine.optim import OptimWrapper, build_optim_wrapper
 
 import sair_toolbox.utils.precision as precision_mod
 from sair_toolbox.engine import AutocastOptimWrapper
+from sair_toolbox.engine.setup import register_all_modules
 from sair_toolbox.registry import MODELS
 from sair_toolbox.utils.errors import ConfigError
-from sair_toolbox.engine.setup import register_all_modules
 from tests.test_configs.test_all_configs import _batch
 from tests.test_engine.test_resume import train
 from tests.test_engine.tiny_run import assert_same_state, model_state, tiny_cfg

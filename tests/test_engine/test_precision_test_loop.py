@@ -4,8 +4,8 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
-from sair_toolbox.utils.errors import ConfigError
 from sair_toolbox.engine.setup import register_all_modules
+from sair_toolbox.utils.errors import ConfigError
 from tests.test_engine.tiny_run import release_workers, tiny_cfg
 
 

@@ -9,7 +9,6 @@ import torch
 
 from sair_toolbox.utils.checkpoint import load_checkpoint_safely
 from sair_toolbox.utils.errors import ConfigError
-
 from tests.test_engine.tiny_run import (CONFIG, REPO_ROOT, dump_tiny_cfg, missing_data_options,
                                         subprocess_env)
 from tests.test_tools import load_tool
