@@ -254,6 +254,7 @@ def test_interrupted_amp_run_resumes_exactly(tmp_path):
     assert_same_state(model_state(straight), model_state(resumed))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the Runner trains on CUDA there')
 def test_tiny_run_auto_without_native_bf16_trains_like_optim_wrapper(tmp_path, native_bf16):
     """tools/train.py's Runner on the demo config: 'auto' on a CPU without native bf16 is the
     plain float32 run, bitwise."""

@@ -47,6 +47,7 @@ def test_unknown_precision_is_one_line(tmp_path):
         runner.test()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the Runner tests on CUDA there')
 @pytest.mark.parametrize('native', [True, False])
 def test_auto_follows_the_cpu_probe(tmp_path, monkeypatch, native):
     """'auto' (tools/test.py's default): bf16 on a CPU with native bf16 kernels, else exactly the
