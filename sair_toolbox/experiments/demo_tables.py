@@ -847,6 +847,12 @@ def _previous_runs(out_dir: str, keys: Sequence[Tuple[str, int]],
     if mismatched:
         (name, seed), run = mismatched[0]
         more = f' (and {len(mismatched) - 1} more runs)' if len(mismatched) > 1 else ''
+        if not run.get('identity'):
+            raise ConfigError(
+                f'{path}: {name} seed {seed}{more} recorded without a run identity (by an '
+                'older version, before tables could be continued), so it cannot be told '
+                'apart from a run of other settings; --fresh trains this table anew, or use '
+                'another --out')
         raise ConfigError(
             f'{path}: {name} seed {seed} was trained with other settings{more}: '
             f'{describe_mismatch(run.get("identity"), identities[(name, seed)])}; run the '

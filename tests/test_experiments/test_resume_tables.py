@@ -134,6 +134,16 @@ def test_other_settings_are_refused_and_fresh_trains_anew(tmp_path):
     assert 'LIIF seed 0 was trained with other settings' in message and '\n' not in message
     assert "cfg_options {} here, {'model.sem_loss_weight': 0.25} now" in message
     assert '--fresh' in message and lines == []
+    # A results.json of the version before run identities: refused too, never overwritten.
+    path = tmp_path / 'out' / 'results.json'
+    saved = json.loads(path.read_text())
+    old = json.loads(path.read_text())
+    del old['results']['LIIF']['runs']['0']['identity']
+    path.write_text(json.dumps(old))
+    with pytest.raises(ConfigError, match='LIIF seed 0 recorded without a run identity'):
+        _liif_table(tmp_path, lines)
+    assert json.loads(path.read_text()) == old
+    path.write_text(json.dumps(saved))
     # Where and how often checkpoints are written is not part of a run: taken as it is.
     lines.clear()
     _liif_table(tmp_path, lines, ckpt_interval=1)
