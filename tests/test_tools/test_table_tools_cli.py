@@ -23,3 +23,13 @@ def test_runs_go_to_a_work_root_named_for_the_output(tool, default_out):
     assert parse_args([]).work_root == osp.join('work_dirs', default_out)
     assert parse_args(['--out', '/tmp/quick/']).work_root == osp.join('work_dirs', 'quick')
     assert parse_args(['--out', 'x', '--work-root', 'w']).work_root == 'w'
+
+
+@pytest.mark.parametrize('tool', ['demo_tables', 'data_size_sweep'])
+def test_fresh_and_checkpoint_interval_flags(tool):
+    # Without --fresh a stopped table continues; --ckpt-interval defaults to every val point.
+    parse_args = _tool(tool).parse_args
+    args = parse_args([])
+    assert args.fresh is False and args.ckpt_interval is None
+    args = parse_args(['--fresh', '--ckpt-interval', '50'])
+    assert args.fresh is True and args.ckpt_interval == 50
