@@ -21,8 +21,10 @@ tune_cpu_allocator()
 
 @pytest.fixture(scope='session')
 def web_demo(tmp_path_factory):
-    """``(url, server process)`` of ``tools/web_demo.py --max-queue 4 --max-side 64``."""
+    """``(url, server process)`` of ``tools/web_demo.py --max-queue 4 --max-side 64
+    --max-pixels 65536``: small limits, so that modest uploads exceed them."""
     pytest.importorskip('gradio_client')
     with running_demo(tmp_path_factory.mktemp('web_demo_api'), '--max-queue', str(MAX_QUEUE),
-                      '--max-side', str(MAX_SIDE)) as server:
+                      '--max-side', str(MAX_SIDE), '--max-pixels',
+                      str((4 * MAX_SIDE) ** 2)) as server:
         yield server

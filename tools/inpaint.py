@@ -6,8 +6,14 @@
     python tools/inpaint.py --config configs/sair/sair_celebahq.py \
         --checkpoint work_dirs/sair_celebahq/iter_312600.pth --img a.png --mask m.png --out b.png
     python tools/inpaint.py --img photo.png --mask hole.png --out water.png --text water
+    python tools/inpaint.py --img phone.jpg --mask hole.png --out filled.png --strategy crop
 
-Images of any mode (RGB, RGBA, grayscale, palette, 16-bit) are converted to RGB explicitly; masks
+Photos of any size (:mod:`sair_toolbox.apis.strategies`): by default (``--strategy auto``) a
+photo larger than the model's working size (its config's ``img_size``: 64 for the demo, 256 for
+the paper's configs) is inpainted by crops -- each hole with its context, resized to the working
+size, the hole rendered by AIR at the photo's own pixel grid --; ``resize`` encodes the whole photo
+at the working size, ``full`` at its own resolution. The EXIF orientation is applied.
+Images of any mode (RGB, RGBA, grayscale, palette, 16-bit, CMYK) are converted to RGB; masks
 are binarised with ``--threshold`` and their polarity set by ``--polarity`` (default: white =
 hole). With folders, each image is paired with the mask of the same file stem, and the run loses
 nothing (:mod:`sair_toolbox.apis.batch`): a progress bar, a bad file is reported and skipped,
@@ -24,6 +30,7 @@ import os.path as osp
 import sys
 
 from sair_toolbox.apis.inferencer import DEFAULT_CONFIG
+from sair_toolbox.apis.strategies import STRATEGIES
 from sair_toolbox.models.field_edits import GUIDANCE_SCALES
 from sair_toolbox.utils.errors import cli_main
 
@@ -57,6 +64,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
                         help='autocast precision (default auto: bf16 where the CPU or GPU has '
                         'native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32)')
+    parser.add_argument('--strategy', default='auto', choices=STRATEGIES,
+                        help='how a photo is fed to the model (default auto: crop for a photo '
+                        'larger than the working size at its own size, else full); full = the '
+                        'whole photo at its resolution, resize = the photo at the working size, '
+                        'crop = each hole with its context at the working size; resize and crop '
+                        'render the hole at the photo\'s own pixel grid')
+    parser.add_argument('--working-size', type=int, default=None,
+                        help='the resolution the model was trained at (default: the config\'s '
+                        'img_size)')
     parser.add_argument('--skip-existing', action='store_true',
                         help='keep outputs that already exist (continue an interrupted run)')
     parser.add_argument('--max-memory', default=None,
@@ -84,7 +100,8 @@ def main(argv=None) -> int:
         return 0
     inferencer = SAIRInferencer(args.config, args.checkpoint, device=args.device,
                                 precision=args.precision, threshold=args.threshold,
-                                polarity=args.polarity, max_memory=args.max_memory)
+                                polarity=args.polarity, max_memory=args.max_memory,
+                                strategy=args.strategy, working_size=args.working_size)
     if single:  # one image: any error is the run's error (one line, exit 2)
         img_path, mask_path, out_path = triples[0]
         result = inferencer(img_path, mask_path, scale=args.scale, size=args.size,
@@ -92,14 +109,16 @@ def main(argv=None) -> int:
                             guidance_scale=args.guidance_scale, labels=False)
         save_atomic(result.output, out_path)
         h, w = result.mask.shape
+        how = result.strategy + (f', {len(result.crops)} crop{"s" * (len(result.crops) != 1)}'
+                                 if result.strategy == 'crop' else '')
         print(f'{img_path} ({w}x{h}, hole {100.0 * result.mask.mean():.1f}%) -> {out_path} '
-              f'({result.output.shape[1]}x{result.output.shape[0]})')
+              f'({result.output.shape[1]}x{result.output.shape[0]}, strategy {how})'
+              + (f'; {result.note}' if result.note else ''))
         return 0
     report = run_batch(inferencer, triples, scale=args.scale, size=args.size, text=args.text,
                        strength=args.strength, guidance_scale=args.guidance_scale,
                        skip_existing=args.skip_existing, progress=not args.no_progress)
-    print(report.summary())
-    print(f'outputs in {osp.dirname(triples[0][2]) or "."}')
+    print(report.summary())  # its last line: the counts, naming only folders that exist
     if not report.ok:
         sys.exit(1)
     return 0

@@ -15,6 +15,7 @@ import os
 import os.path as osp
 
 from sair_toolbox.apis.inferencer import DEFAULT_CONFIG
+from sair_toolbox.apis.strategies import STRATEGIES
 from sair_toolbox.utils.errors import ConfigError, cli_main
 
 
@@ -32,15 +33,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='autocast precision (default auto: bf16 where the CPU or GPU has '
                         'native bfloat16 kernels, fp16 on CUDA without bfloat16, else fp32)')
     parser.add_argument('--max-side', type=int, default=1024,
-                        help='inputs with a longer side are downscaled to it (default 1024)')
+                        help='with strategy full (or an output scale above 1), inputs with a '
+                        'longer side are downscaled to it (default 1024)')
+    parser.add_argument('--strategy', default='auto', choices=STRATEGIES,
+                        help='the page\'s default large-photo strategy (default auto)')
+    parser.add_argument('--working-size', type=int, default=None,
+                        help='the resolution the model was trained at (default: the config\'s '
+                        'img_size)')
     parser.add_argument('--max-output-side', type=int, default=2048,
                         help='longest output side; larger scales are reduced (default 2048)')
-    parser.add_argument('--max-file-size', default='20mb', help='upload limit (default 20mb)')
+    parser.add_argument('--max-file-size', default='64mb', help='upload limit (default 64mb)')
     parser.add_argument('--max-queue', type=int, default=32,
                         help='requests waiting at most; more are refused (default 32)')
     parser.add_argument('--max-pixels', type=int, default=None,
                         help='uploads announcing more pixels are refused before decoding '
-                             '(default (4 x --max-side)^2)')
+                             '(default 50000000: phone photos)')
     parser.add_argument('--max-memory', default=None,
                         help='most memory one request may need, e.g. 4GB (default: '
                              'SAIR_MAX_MEMORY, else 80%% of the available memory)')
@@ -59,16 +66,17 @@ def main(argv=None):
         raise ConfigError('the web demo needs Gradio: pip install -r requirements/web.txt') \
             from None
     from sair_toolbox.apis import SAIRInferencer
-    from sair_toolbox.apis.web_demo import build_demo, example_images, serve
+    from sair_toolbox.apis.web_demo import MAX_PIXELS, build_demo, example_images, serve
     if min(args.max_side, args.max_output_side) < 8:
         raise ConfigError('--max-side and --max-output-side must be at least 8')
     if args.max_queue < 1:
         raise ConfigError(f'--max-queue must be at least 1, got {args.max_queue}')
-    max_pixels = args.max_pixels or (4 * args.max_side) ** 2
+    max_pixels = args.max_pixels or MAX_PIXELS
     if max_pixels < args.max_side ** 2:
         raise ConfigError(f'--max-pixels ({max_pixels}) must be at least --max-side squared')
     inferencer = SAIRInferencer(args.config, args.checkpoint, device=args.device,
-                                precision=args.precision, max_memory=args.max_memory)
+                                precision=args.precision, max_memory=args.max_memory,
+                                strategy=args.strategy, working_size=args.working_size)
     inferencer.model  # build now: errors at start, and the first request is not slow
     examples = example_images(inferencer.cfg, args.num_examples) if args.num_examples else []
     demo = build_demo(inferencer, examples, args.max_side, args.max_output_side,

@@ -53,12 +53,19 @@ class BatchReport:
         return not self.failed
 
     def summary(self) -> str:
-        """A few lines: counts, then one line per failure."""
+        """One line per failure, then the counts as the last line; the counts name the output
+        folder(s) only when they hold an output of this run or an earlier one (a run whose
+        every image failed names none)."""
         total = len(self.done) + len(self.skipped) + len(self.failed)
-        lines = [f'{total} images: {len(self.done)} written, {len(self.skipped)} already done '
-                 f'(skipped), {len(self.failed)} failed ({self.seconds:.1f} s)']
-        lines += [f'  failed: {path}: {reason}' for path, reason in self.failed]
-        return '\n'.join(lines)
+        lines = [f'  failed: {path}: {reason}' for path, reason in self.failed]
+        counts = (f'{total} images: {len(self.done)} written, {len(self.skipped)} already done '
+                  f'(skipped), {len(self.failed)} failed ({self.seconds:.1f} s)')
+        folders = sorted({osp.dirname(osp.abspath(p)) for p in self.done + self.skipped
+                          if osp.isfile(p)})
+        if folders:
+            counts += '; outputs in ' + ', '.join(folders[:3]) + (', ...' if len(folders) > 3
+                                                                   else '')
+        return '\n'.join(lines + [counts])
 
 
 def tmp_path_for(path: str) -> str:

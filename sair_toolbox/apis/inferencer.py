@@ -12,16 +12,17 @@ layers over this class.
 import os
 import os.path as osp
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
-from sair_toolbox.utils.errors import ConfigError, DataError
+from sair_toolbox.utils.errors import ConfigError, DataError, ResourceError
 
 from .inputs import load_pair, output_size
-from .memory import allocation_error, check_request, memory_limit, parse_bytes
+from .memory import allocation_error, check_request, format_bytes, memory_limit, parse_bytes
+from .strategies import CROP_MARGIN, Plan, check_strategy, choose
 
 #: The config used when none is given (the embedded demo).
 DEFAULT_CONFIG = 'configs/sair/sair_demo.py'
@@ -46,6 +47,11 @@ class InpaintResult:
         colors_masked, colors_sir: (H, W, 3) uint8 colour images of the two label maps.
         palette: (L, 3) uint8 colours of the classes.
         text: the text the hole was steered to, or None.
+        strategy: how the photo was fed to the model (``'full'``, ``'resize'`` or ``'crop'``;
+            :mod:`sair_toolbox.apis.strategies`); with ``resize``/``crop`` the label maps are
+            those of the photo resized to the working size, shown at the photo's size.
+        crops: the regions encoded, ``(y0, y1, x0, x1)`` in photo pixels (``[]`` for ``full``).
+        note: why the strategy differs from the one asked for, or ``''``.
     """
     output: np.ndarray
     masked: np.ndarray
@@ -57,6 +63,9 @@ class InpaintResult:
     colors_sir: Optional[np.ndarray] = None
     palette: Optional[np.ndarray] = None
     text: Optional[str] = None
+    strategy: str = 'full'
+    crops: List[Tuple[int, int, int, int]] = field(default_factory=list)
+    note: str = ''
 
     def save(self, path: str) -> None:
         """Write :attr:`output` as an image file (format from the extension; folders made),
@@ -124,6 +133,12 @@ def _as_list(value: Any) -> Optional[list]:
     return list(value) if isinstance(value, (list, tuple)) else None
 
 
+def _masked(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The masked input ``I * (1 - M)`` as uint8 (H, W, 3) (hole pixels black), without float
+    copies of the photo."""
+    return rgb * (hole[..., None] <= 0)
+
+
 def _name(value: Any, default: str) -> str:
     """An input's path (for messages), or ``default`` for arrays and PIL images."""
     return os.fspath(value) if isinstance(value, (str, os.PathLike)) else default
@@ -158,6 +173,15 @@ class SAIRInferencer:
             whose estimate is above it is refused with one :class:`ResourceError` line before it
             runs. Default: the ``SAIR_MAX_MEMORY`` environment variable, else 80% of the memory
             available at the time of the request (see :mod:`sair_toolbox.apis.memory`).
+        strategy: how a photo is fed to the model (:mod:`sair_toolbox.apis.strategies`):
+            ``'auto'`` (default: ``crop`` for a photo larger than the working size at its own
+            output size, else ``full``) | ``'full'`` | ``'resize'`` | ``'crop'``; a call's
+            ``strategy=`` overrides it.
+        working_size: the resolution the model was trained at (the ``resize``/``crop`` input's
+            longer side); default the config's ``img_size`` (64 for the demo configs, 256 for
+            the paper's), else unknown (``auto`` then encodes the whole photo).
+        crop_margin: context around each hole box, a fraction of its longer side
+            (:func:`~sair_toolbox.apis.strategies.plan_crops`).
     """
 
     def __init__(self, config: Optional[str] = None, checkpoint: Optional[str] = None,
@@ -165,7 +189,8 @@ class SAIRInferencer:
                  class_names: Optional[Sequence[str]] = None,
                  palette: Optional[Sequence[Sequence[int]]] = None, threshold: float = 0.5,
                  polarity: str = 'white_is_hole', guidance: Optional[dict] = None,
-                 max_memory: Optional[Union[int, float, str]] = None):
+                 max_memory: Optional[Union[int, float, str]] = None, strategy: str = 'auto',
+                 working_size: Optional[int] = None, crop_margin: float = CROP_MARGIN):
         from sair_toolbox.engine.setup import register_all_modules
         from sair_toolbox.models.field_edits import check_guidance_scale
         from sair_toolbox.utils.precision import log_precision, resolve_precision
@@ -196,9 +221,35 @@ class SAIRInferencer:
         if unknown:
             raise ConfigError(f'text guidance takes strength and scale, got {self.guidance}')
         check_guidance_scale(self.guidance['scale'])
+        self.strategy = check_strategy(strategy)
+        if crop_margin < 0:
+            raise ConfigError(f'crop_margin must be >= 0, got {crop_margin}')
+        self.crop_margin = float(crop_margin)
+        self.working_size = self._working_size(working_size)
         self._model = None
         self._text = None  # (embedder, class embeddings) once built
         self._lock = threading.Lock()
+
+    def _working_size(self, working_size: Optional[int]) -> Optional[int]:
+        """The model's working size: as given, else the config's ``img_size``, else None."""
+        value = working_size if working_size is not None else self.cfg.get('img_size')
+        if value is None:
+            return None
+        try:
+            size = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f'working_size must be an integer, got {value!r}') from None
+        if size < 8:
+            raise ConfigError(f'working_size must be at least 8, got {size}')
+        return size
+
+    def plan(self, photo_size: Tuple[int, int], size: Tuple[int, int],
+             hole: Optional[np.ndarray] = None, strategy: Optional[str] = None) -> Plan:
+        """What a request does with a photo (:func:`~sair_toolbox.apis.strategies.choose`):
+        the strategy resolved, its crops and their model sizes; ``hole=None`` plans a bound
+        (one crop of the whole photo)."""
+        return choose(strategy or self.strategy, photo_size, size, hole, self.working_size,
+                      self.crop_margin)
 
     # ------------------------------------------------------------------ lazily built parts
     def _palette(self, palette) -> Optional[np.ndarray]:
@@ -297,7 +348,9 @@ class SAIRInferencer:
     def iter(self, imgs: Sequence[Any], masks: Any, scale: Optional[float] = None,
              size: Optional[Sequence[int]] = None, text: Optional[str] = None,
              strength: Optional[float] = None, guidance_scale: Optional[str] = None,
-             labels: bool = True, progress: Optional[bool] = None) -> Iterator[InpaintResult]:
+             labels: bool = True, progress: Optional[bool] = None,
+             strategy: Optional[str] = None, render: str = 'native'
+             ) -> Iterator[InpaintResult]:
         """Inpaint images one by one (a generator: results are not all kept in memory).
 
         Every image and mask is read and checked before the first is inpainted (and before the
@@ -317,6 +370,11 @@ class SAIRInferencer:
                 :func:`sair_toolbox.models.field_edits.steer_field`).
             labels: compute the zero-shot label maps (models with SIR and class names).
             progress: show a progress bar (default: for more than one image).
+            strategy: override :attr:`strategy` for these images (``'auto'``, ``'full'``,
+                ``'resize'``, ``'crop'``; :mod:`sair_toolbox.apis.strategies`).
+            render: ``'native'`` (default: AIR renders the hole at the photo's pixel grid) or
+                ``'bicubic'`` (``resize``/``crop`` only: the fill is rendered at the model's grid
+                and bicubically upsampled; a comparison, not a recommendation).
 
         Yields:
             :class:`InpaintResult` per image.
@@ -330,6 +388,7 @@ class SAIRInferencer:
         from sair_toolbox.models.field_edits import check_guidance_scale
         if guidance_scale is not None:
             check_guidance_scale(guidance_scale)
+        strategy = check_strategy(strategy or self.strategy, render)
         imgs = list(imgs)
         mask_list = _as_list(masks)
         if mask_list is None:
@@ -346,8 +405,10 @@ class SAIRInferencer:
             on_disk = all(isinstance(v, (str, os.PathLike)) for v in (im, m))
             checked.append(None if on_disk and many else pair)  # re-read later: memory bound
         for i, (in_size, out_size) in enumerate(sizes):
+            pair = checked[i]
             self.check_memory(in_size, out_size, labels,
-                              name=_name(imgs[i], f'image #{i}' if many else 'the image'))
+                              name=_name(imgs[i], f'image #{i}' if many else 'the image'),
+                              plan=self.plan(in_size, out_size, pair and pair[1], strategy))
         steer = self.steering(text, strength, guidance_scale)
         bar = None
         if progress if progress is not None else many:
@@ -357,7 +418,7 @@ class SAIRInferencer:
             rgb, hole = checked[i] or load_pair(im, m, self.threshold, self.polarity, index=i)
             checked[i] = None
             result = self.inpaint_array(rgb, hole, output_size(rgb.shape[:2], scale, size),
-                                        steer, labels)
+                                        steer, labels, strategy, render)
             result.text = str(text) if steer is not None else None
             if bar is not None:
                 bar.update()
@@ -382,7 +443,8 @@ class SAIRInferencer:
 
     def check_memory(self, input_size: Tuple[int, int], size: Tuple[int, int],
                      labels: bool = True, name: str = 'the image',
-                     limit: Optional[Tuple[Optional[int], str]] = None) -> int:
+                     limit: Optional[Tuple[Optional[int], str]] = None,
+                     plan: Optional[Plan] = None, queries: Optional[int] = None) -> int:
         """Refuse, in one line, a request whose memory estimate is above the limit.
 
         Args:
@@ -392,6 +454,10 @@ class SAIRInferencer:
             name: how to call the input in the message.
             limit: ``(bytes or None, source)``; default :func:`~.memory.memory_limit` of
                 :attr:`max_memory` on :attr:`device`.
+            plan: the request's :meth:`plan` (default: ``full``); a ``resize``/``crop`` plan is
+                estimated by :func:`~.strategies.estimate_photo` (the model at its regions'
+                sizes, the photo's own arrays).
+            queries: hole pixels AIR renders (default: every pixel, a bound).
 
         Returns:
             the estimate in bytes.
@@ -399,15 +465,34 @@ class SAIRInferencer:
         Raises:
             ResourceError: the estimate is above the limit.
         """
+        from .memory import ENV_VAR
+        from .strategies import boxes_text, estimate_photo
         limit = limit or memory_limit(self.max_memory, self.device)
         with_labels = bool(labels and self.class_names and self.has_semantics)
-        return check_request(self.model, input_size, size, limit, with_labels,
-                             len(self.class_names or ()), name)
+        if plan is None or plan.strategy == 'full':
+            return check_request(self.model, input_size, size, limit, with_labels,
+                                 len(self.class_names or ()), name)
+        h, w = input_size
+        queries = h * w if queries is None else int(queries)
+        if with_labels:  # the label maps come from the photo resized to the working size
+            plan = Plan(plan.strategy, plan.boxes, plan.sizes + [self.plan(
+                input_size, size, None, 'resize').sizes[0]])
+        need = estimate_photo(self.model, plan, input_size, queries, with_labels,
+                              len(self.class_names or ()))
+        bytes_, source = limit
+        if bytes_ is not None and need > bytes_:
+            what = 'the resized photo' if plan.strategy == 'resize' else boxes_text(plan.boxes)
+            raise ResourceError(
+                f'{name} ({w}x{h}, strategy {plan.strategy}: {what}) needs about '
+                f'{format_bytes(need)} of memory, above the limit of {format_bytes(bytes_)} '
+                f'({source}); raise the limit (max_memory= / --max-memory / {ENV_VAR})')
+        return need
 
     @torch.no_grad()
     def inpaint_array(self, rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int],
                       steer: Optional[Tuple[torch.Tensor, dict]] = None,
-                      labels: bool = True) -> InpaintResult:
+                      labels: bool = True, strategy: Optional[str] = None,
+                      render: str = 'native') -> InpaintResult:
         """Inpaint one checked pair (see :func:`sair_toolbox.apis.inputs.load_pair`).
 
         Args:
@@ -416,16 +501,25 @@ class SAIRInferencer:
             size: output ``(H', W')``.
             steer: ``(text embedding (c,), dict(strength, scale))`` or None.
             labels: compute the label maps if the model can.
+            strategy, render: see :meth:`iter`.
 
         Raises:
             ResourceError: the request's memory estimate is above the limit (checked before it
                 runs), or an allocation failed while it ran; one line either way.
         """
         size = (int(size[0]), int(size[1]))
+        strategy = check_strategy(strategy or self.strategy, render)
         limit = memory_limit(self.max_memory, self.device)
-        self.check_memory(rgb.shape[:2], size, labels, limit=limit)
+        plan = self.plan(rgb.shape[:2], size, hole, strategy)
+        self.check_memory(rgb.shape[:2], size, labels, limit=limit, plan=plan,
+                          queries=int(np.count_nonzero(hole)))
         try:
-            return self._inpaint_array(rgb, hole, size, steer, labels)
+            if plan.strategy == 'full':
+                result = self._inpaint_array(rgb, hole, size, steer, labels)
+            else:
+                result = self._inpaint_regions(rgb, hole, plan, steer, labels, render)
+            result.strategy, result.crops, result.note = plan.strategy, plan.boxes, plan.note
+            return result
         except (RuntimeError, MemoryError) as exc:
             error = allocation_error(exc, size, limit)
             if error is None:
@@ -458,16 +552,95 @@ class SAIRInferencer:
         output = out[0].float().clamp_(0, 1).mul_(255).round_().byte()
         del out
         output = output.permute(1, 2, 0).cpu().numpy()
-        masked = (rgb * (1 - hole[..., None])).round().astype(np.uint8)
-        result = InpaintResult(output=np.ascontiguousarray(output), masked=masked, mask=hole)
+        result = InpaintResult(output=np.ascontiguousarray(output), masked=_masked(rgb, hole),
+                               mask=hole)
         if class_embeddings is not None:
-            from sair_toolbox.visualization import colorize_labels, zero_shot_label_map
-            result.class_names = list(self.class_names)
-            result.palette = self.palette
-            result.labels_masked = zero_shot_label_map(captured['masked'],
-                                                       class_embeddings)[0].cpu().numpy()
-            result.labels_sir = zero_shot_label_map(captured['field'],
-                                                    class_embeddings)[0].cpu().numpy()
-            result.colors_masked = colorize_labels(result.labels_masked, self.palette)
-            result.colors_sir = colorize_labels(result.labels_sir, self.palette)
+            self._set_labels(result, captured['masked'], captured['field'], class_embeddings)
         return result
+
+    def _set_labels(self, result: InpaintResult, masked: torch.Tensor, field: torch.Tensor,
+                    class_embeddings: torch.Tensor,
+                    size: Optional[Tuple[int, int]] = None) -> None:
+        """Label maps of the two semantic fields (B=1), nearest-resized to ``size`` if given."""
+        from sair_toolbox.visualization import colorize_labels, zero_shot_label_map
+        result.class_names = list(self.class_names)
+        result.palette = self.palette
+        maps = []
+        for feat in (masked, field):
+            labels = zero_shot_label_map(feat, class_embeddings)[0].cpu().numpy()
+            if size is not None and labels.shape != tuple(size):
+                from sair_toolbox.datasets.image_io import resize_nearest
+                labels = resize_nearest(labels, size)
+            maps.append(labels)
+        result.labels_masked, result.labels_sir = maps
+        result.colors_masked = colorize_labels(result.labels_masked, self.palette)
+        result.colors_sir = colorize_labels(result.labels_sir, self.palette)
+
+    def _region_tensors(self, rgb: np.ndarray, hole: np.ndarray, box, size):
+        """A region of the photo at the model's size, as (1, 3, h, w) and (1, 1, h, w) tensors
+        on the device (:func:`~.strategies.downscale`)."""
+        from .strategies import downscale
+        y0, y1, x0, x1 = box
+        img, small = downscale(rgb[y0:y1, x0:x1], hole[y0:y1, x0:x1], size)
+        img = torch.from_numpy(img).permute(2, 0, 1)[None].to(self.device)
+        return img, torch.from_numpy(small)[None, None].to(self.device)
+
+    def _inpaint_regions(self, rgb: np.ndarray, hole: np.ndarray, plan: Plan,
+                         steer: Optional[Tuple[torch.Tensor, dict]], labels: bool,
+                         render: str) -> InpaintResult:
+        """``resize``/``crop``: each region at the model's size, its hole rendered at the
+        photo's pixel grid (or upsampled, ``render='bicubic'``) and written into a copy of the
+        photo; the other pixels are the input's (:mod:`~.strategies`)."""
+        from sair_toolbox.models.field_edits import FieldSteering
+        from sair_toolbox.utils.precision import autocast
+
+        from .strategies import photo_queries, to_uint8, upsample_bicubic
+        model = self.model
+        out = rgb.copy()
+        for box, size in zip(plan.boxes, plan.sizes):
+            y0, y1, x0, x1 = box
+            ys, xs = np.nonzero(hole[y0:y1, x0:x1] > 0)
+            if not len(ys):
+                continue
+            img, mask = self._region_tensors(rgb, hole, box, size)
+            edit = FieldSteering(steer[0], mask, **steer[1]) if steer is not None else None
+            with autocast(self.precision, self.device):
+                if render == 'bicubic':
+                    fill = model.inpaint(img, mask, field_edit=edit)[0].float()
+                    fill = upsample_bicubic(fill.permute(1, 2, 0).cpu().numpy(),
+                                            (y1 - y0, x1 - x0))
+                    values = fill[ys, xs]
+                else:
+                    rep = model.encode(img, mask, edit, region=mask > 0)
+                    coord, cell = photo_queries(y0 + ys, x0 + xs, box)
+                    coord = torch.from_numpy(coord)[None].to(self.device)
+                    cell = torch.from_numpy(cell).view(1, 1, 2).expand_as(coord).to(self.device)
+                    values = model.render_at(rep, coord, cell)[0].cpu().numpy()
+                    del rep
+            out[y0 + ys, x0 + xs] = to_uint8(values)
+        result = InpaintResult(output=out, masked=_masked(rgb, hole), mask=hole)
+        class_embeddings = self.class_embeddings if labels else None
+        if class_embeddings is not None:
+            self._resized_labels(result, rgb, hole, steer, class_embeddings)
+        return result
+
+    def _resized_labels(self, result: InpaintResult, rgb: np.ndarray, hole: np.ndarray,
+                        steer, class_embeddings: torch.Tensor) -> None:
+        """The label maps of a ``resize``/``crop`` request: the photo resized to the working
+        size (one more encode there), shown at the photo's size."""
+        from sair_toolbox.models.field_edits import FieldSteering
+        from sair_toolbox.utils.precision import autocast
+        h, w = rgb.shape[:2]
+        size = self.plan((h, w), (h, w), None, 'resize').sizes[0]
+        img, mask = self._region_tensors(rgb, hole, (0, h, 0, w), size)
+        captured = {}
+
+        def capture(f):
+            captured['field'] = f
+            return f
+
+        edits = [FieldSteering(steer[0], mask, **steer[1])] if steer is not None else []
+        with autocast(self.precision, self.device):
+            self.model.encode(img, mask, _compose(edits + [capture]))
+            masked = self.model.semantic_features(img, mask, use_sir=False)
+        self._set_labels(result, masked, captured['field'], class_embeddings, (h, w))

@@ -53,6 +53,9 @@ def _check_side(shape: Tuple[int, ...], name: str) -> None:
 def to_rgb(image: Any, name: Optional[str] = None) -> np.ndarray:
     """An image as uint8 (H, W, 3) RGB.
 
+    A file is read as it is shown: its EXIF orientation tag is applied (a phone photo taken
+    upright comes out upright, and so does its mask if the mask file carries one).
+
     Args:
         image: a file path, a PIL image of any mode, or an array: (H, W), (H, W, 1), (H, W, 3)
             or (H, W, 4) (alpha composited over white, as for files), uint8 in [0, 255] or
@@ -65,7 +68,7 @@ def to_rgb(image: Any, name: Optional[str] = None) -> np.ndarray:
     from sair_toolbox.datasets.image_io import load_image, pil_to_rgb_array
     name = name or describe(image, 'image')
     if isinstance(image, (str, os.PathLike)):
-        rgb = load_image(image)
+        rgb = load_image(image, exif_transpose=True)  # a photo as it is shown
     elif _is_pil(image):
         rgb = pil_to_rgb_array(image, path=name)
     elif isinstance(image, np.ndarray):
@@ -121,7 +124,7 @@ def to_mask(mask: Any, threshold: float = 0.5, polarity: str = 'white_is_hole',
                                                 load_mask, pil_to_mask)
     name = name or describe(mask, 'mask')
     if isinstance(mask, (str, os.PathLike)):
-        return load_mask(mask, threshold=threshold, polarity=polarity)
+        return load_mask(mask, threshold=threshold, polarity=polarity, exif_transpose=True)
     if _is_pil(mask):
         return pil_to_mask(mask, threshold, polarity, name)
     if not isinstance(mask, np.ndarray):

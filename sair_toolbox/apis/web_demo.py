@@ -12,11 +12,16 @@
   to its text embedding before AIR renders it (:mod:`sair_toolbox.models.field_edits`).
 
 One model serves every browser tab: the caller queues requests one at a time
-(``demo.queue(default_concurrency_limit=1)``, as the tool does). Memory is bounded: inputs larger
-than ``max_side`` are downscaled (and the page says so), outputs are capped at
-``max_output_side``, uploads are checked before decoding (:func:`check_upload`: image file
-names only, no empty files, at most ``max_pixels`` pixels announced by the header -- no
-decompression bombs), and the tool limits the upload size and the memory of a request. User
+(``demo.queue(default_concurrency_limit=1)``, as the tool does). Photos of any size up to
+``max_pixels`` (default :data:`MAX_PIXELS`, 50 megapixels: phone photos) are inpainted at their
+own size by the large-photo strategies (:mod:`sair_toolbox.apis.strategies`, the page's *Large
+photos* choice, ``auto`` by default: each hole's crop at the model's working size, the hole
+rendered at the photo's pixel grid); only the ``full`` strategy (and any output scale other than
+1, which renders the whole image) downscales inputs larger than ``max_side`` first (and the page
+says so). Outputs are capped at ``max_output_side`` for scales above 1, uploads are checked
+before decoding (:func:`check_upload`: image file names only, no empty files, at most
+``max_pixels`` pixels announced by the header -- no decompression bombs), and the tool limits
+the upload size and the memory of a request. User
 errors (a file that is not an image, a mask of another size, no hole, a request that cannot fit)
 appear as one line in the page's status box.
 
@@ -39,6 +44,11 @@ from sair_toolbox.utils.errors import DataError, SAIRError, one_line
 
 from .inferencer import SAIRInferencer
 from .inputs import to_mask, to_rgb
+from .strategies import STRATEGIES
+
+#: Uploads announcing more pixels are refused before decoding (default): 50 megapixels, above
+#: every phone camera's 12-48 MP, within what the crop strategy handles in a few hundred MB.
+MAX_PIXELS = 50_000_000
 
 #: The text-guidance choice meaning "no guidance".
 NO_TEXT = '(none: SIR infers the hole)'
@@ -138,7 +148,7 @@ class WebDemo:
         max_side: longer input side above which inputs are downscaled.
         max_output_side: longer output side; larger scales are reduced to fit.
         max_pixels: uploads whose header announces more pixels are refused before decoding
-            (:func:`check_upload`); default ``(4 * max_side) ** 2``.
+            (:func:`check_upload`); default :data:`MAX_PIXELS`.
     """
 
     def __init__(self, inferencer: SAIRInferencer, max_side: int = 1024,
@@ -146,7 +156,7 @@ class WebDemo:
         self.inferencer = inferencer
         self.max_side = int(max_side)
         self.max_output_side = int(max_output_side)
-        self.max_pixels = int(max_pixels) if max_pixels else (4 * self.max_side) ** 2
+        self.max_pixels = int(max_pixels) if max_pixels else MAX_PIXELS
         self._out_dir = None
         self._recent = []
         self.legend = legend_html(inferencer.class_names if inferencer.has_semantics else None,
@@ -195,7 +205,7 @@ class WebDemo:
         return rgb, drawn
 
     def inpaint(self, editor: Any, mask_path: Optional[str], scale: float, text: Optional[str],
-                strength: float, guidance_scale: str):
+                strength: float, guidance_scale: str, strategy: Optional[str] = 'auto'):
         """One request -> (output, class map without SIR, class map with SIR, status line)."""
         empty = (None, None, None)
         try:
@@ -217,8 +227,13 @@ class WebDemo:
             if not hole.any():
                 raise DataError('no hole: draw over the part to fill with the brush (or upload a '
                                 'mask, white = hole)')
-            rgb, hole, note = _shrink(rgb, hole, self.max_side)
             scale = float(scale or 1)
+            strategy = strategy or 'auto'
+            plan = self.inferencer.plan(rgb.shape[:2], rgb.shape[:2], None, strategy) \
+                if scale == 1 else None
+            note = ''
+            if plan is None or plan.strategy == 'full':  # the whole image at its resolution
+                rgb, hole, note = _shrink(rgb, hole, self.max_side)
             top = self.max_output_side / max(hole.shape)
             if scale > top:
                 scale = top
@@ -227,7 +242,7 @@ class WebDemo:
             text = None if not text or text == NO_TEXT else text
             start = time.perf_counter()
             result = self.inferencer(rgb, hole, scale=scale, text=text, strength=strength,
-                                     guidance_scale=guidance_scale)
+                                     guidance_scale=guidance_scale, strategy=strategy)
             took = time.perf_counter() - start
         except SAIRError as exc:
             return (*empty, self._message(exc, [mask_path]))
@@ -237,9 +252,12 @@ class WebDemo:
                             '(see the server log)')
         h, w = hole.shape
         oh, ow = result.output.shape[:2]
+        how = result.strategy + (f', {len(result.crops)} crop{"s" * (len(result.crops) != 1)}'
+                                 if result.strategy == 'crop' else '')
+        note = ', '.join(filter(None, [note, result.note]))
         status = (f'Filled {100 * hole.mean():.1f}% of {w}x{h} -> {ow}x{oh}'
                   + (f', hole steered to "{text}"' if text else '') + f' in {took:.2f} s'
-                  + (f' ({note})' if note else ''))
+                  + f' (strategy {how}' + (f'; {note})' if note else ')'))
         return (self._to_file(result.output), self._to_file(result.colors_masked),
                 self._to_file(result.colors_sir), status)
 
@@ -319,6 +337,10 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
                                     elem_id='mask_upload', height=100)
                 scale = gr.Slider(1, 4, value=1, step=0.25, label='Output scale',
                                   elem_id='scale')
+                strategy = gr.Radio(list(STRATEGIES), value=inferencer.strategy,
+                                    label='Large photos (auto: crops around each hole at the '
+                                    "model's working size; full: the whole photo)",
+                                    elem_id='strategy')
                 with gr.Accordion('Text-guided fill', open=names is not None):
                     text = gr.Dropdown(
                         choices=[NO_TEXT] + list(names or []), value=NO_TEXT,
@@ -344,12 +366,13 @@ def build_demo(inferencer: SAIRInferencer, examples: Sequence[str] = (), max_sid
                 gr.HTML(app.legend)
         upload.upload(app.open_image, inputs=upload, outputs=[editor, status, upload],
                       api_name='open_image')
-        run.click(app.inpaint, inputs=[editor, mask_file, scale, text, strength_in, scale_in],
+        run.click(app.inpaint,
+                  inputs=[editor, mask_file, scale, text, strength_in, scale_in, strategy],
                   outputs=[output, map_masked, map_sir, status], api_name='inpaint')
     return demo
 
 
-def serve(demo, host: str = '127.0.0.1', port: int = 7860, max_file_size: str = '20mb',
+def serve(demo, host: str = '127.0.0.1', port: int = 7860, max_file_size: str = '64mb',
           max_queue: int = 32, allowed_paths: Sequence[str] = (),
           max_pixels: Optional[int] = None, **launch_kwargs):
     """Queue requests one at a time (one model in memory) and start the server.

@@ -299,11 +299,21 @@ def pil_to_mask(img: Image.Image, threshold: float = 0.5, polarity: str = 'white
     The same rules as :func:`load_mask` (grey value, threshold, polarity); ``path`` is used in
     error messages only.
     """
+    if img.mode == 'L' and polarity in ('white_is_hole', 'black_is_hole') \
+            and 0.0 <= threshold < 1.0:
+        # 8-bit grey (most mask files): the same rule through a 256-entry table, computed with
+        # the very float32 arithmetic of grey_fraction, instead of float copies of the image
+        # (a 100-megapixel mask: 0.1 s instead of several).
+        arr = np.asarray(img, dtype=np.uint8)
+        full = np.float32(1.0 if arr.size and arr.max() == 1 else 255.0)
+        white = (np.arange(256, dtype=np.float32) / full).astype(np.float32) > threshold
+        table = (white if polarity == 'white_is_hole' else ~white).astype(np.float32)
+        return table[arr]
     return binarize_mask(_grey_fraction(img, path), threshold, polarity, path)
 
 
 def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_hole',
-              size: Optional[Sequence[int]] = None) -> np.ndarray:
+              size: Optional[Sequence[int]] = None, exif_transpose: bool = False) -> np.ndarray:
     """Read a binary mask file: float32 ``(H, W)`` in ``{0, 1}``, **1 = missing**.
 
     Args:
@@ -313,6 +323,7 @@ def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_
         polarity: ``'white_is_hole'`` (default, Liu et al. 2018 / NVIDIA irregular masks),
             ``'black_is_hole'`` or ``'auto'`` (minority colour = hole; wrong for masks > 50%).
         size: optional ``(h, w)``; the binary mask is resized to it with nearest neighbour.
+        exif_transpose: apply the EXIF orientation tag (default: pixels in stored order).
 
     Returns:
         np.ndarray: float32 ``(H, W)`` (or ``size``), values 0 and 1.
@@ -320,7 +331,7 @@ def load_mask(path: PathLike, threshold: float = 0.5, polarity: str = 'white_is_
     Raises:
         DataError: unreadable file, or a bad threshold/polarity.
     """
-    mask = pil_to_mask(_open(path, 'mask'), threshold, polarity, os.fspath(path))
+    mask = pil_to_mask(_open(path, 'mask', exif_transpose), threshold, polarity, os.fspath(path))
     if size is not None:
         mask = resize_nearest(mask, (size[0], size[1]))
     return mask

@@ -44,7 +44,8 @@ def test_endpoints_are_named(client):
     named = info['named_endpoints']
     assert set(named) >= {'/inpaint', '/open_image'}
     params = [p['parameter_name'] for p in named['/inpaint']['parameters']]
-    assert params == ['editor', 'mask_path', 'scale', 'text', 'strength', 'guidance_scale']
+    assert params == ['editor', 'mask_path', 'scale', 'text', 'strength', 'guidance_scale',
+                      'strategy']
     assert len(named['/inpaint']['returns']) == 4
 
 

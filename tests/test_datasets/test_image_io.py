@@ -179,6 +179,20 @@ def test_mask_modes(tmp_path):
                                       err_msg=name)
 
 
+@pytest.mark.parametrize('values', ['grey', 'zero_one'])
+def test_8bit_mask_table_is_the_generic_rule(values):
+    """pil_to_mask's 256-entry table for mode L equals grey_fraction + binarize_mask."""
+    from sair_toolbox.datasets.image_io import _grey_fraction, binarize_mask, pil_to_mask
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256 if values == 'grey' else 2, (40, 50), dtype=np.uint8)
+    img = Image.fromarray(arr, 'L')
+    for threshold in (0.0, 0.25, 0.5, 127 / 255, 0.999):
+        for polarity in ('white_is_hole', 'black_is_hole'):
+            fast = pil_to_mask(img, threshold, polarity)
+            plain = binarize_mask(_grey_fraction(img), threshold, polarity)
+            assert fast.dtype == np.float32 and np.array_equal(fast, plain), (threshold, polarity)
+
+
 def test_mask_resize_is_nearest_and_binary(tmp_path):
     hole = np.zeros((8, 8), np.uint8)
     hole[:4] = 255
