@@ -2,6 +2,7 @@
 structure cannot be read off colour (the issue's acceptance test)."""
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import re
 from pathlib import Path
@@ -90,6 +91,33 @@ def test_generation_is_deterministic_and_cached(tmp_path):
                   render_knowledge_scene(32, 1, 'train', 3, seen),
                   render_knowledge_scene(32, 0, 'encoder', 3, seen)):
         assert not np.array_equal(ref[0], other[0])
+
+
+def _generate(root, queue):
+    try:
+        queue.put(ensure_knowledge_data(root, **SMALL))
+    except Exception as exc:  # pragma: no cover - reported to the parent
+        queue.put(repr(exc))
+
+
+def test_two_processes_at_once(tmp_path, knowledge_root):
+    root = str(tmp_path / 'shared')
+    os.makedirs(root)  # an empty folder counts as "no data"
+    ctx = mp.get_context('fork')
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_generate, args=(root, queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    results = sorted(queue.get(timeout=5) for _ in procs)
+    assert results in ([False, True], [True, True]), results
+    assert [p for p in os.listdir(tmp_path) if p.startswith('.')] == []
+    assert check_knowledge_data(root, **SMALL)
+    assert (Path(root, 'meta.json').read_bytes()
+            == Path(knowledge_root, 'meta.json').read_bytes())
+    assert (Path(root, 'val', 'objects.json').read_bytes()
+            == Path(knowledge_root, 'val', 'objects.json').read_bytes())
 
 
 def test_other_settings_are_refused(tmp_path, knowledge_root, monkeypatch):
