@@ -8,9 +8,10 @@ from sair_toolbox.datasets.demo_scenes import (DEMO_CLASSES, DEMO_PALETTE, DEMO_
                                                check_demo_data, ensure_demo_data)
 from sair_toolbox.datasets.knowledge_scenes import (DEFAULT_ENCODER_CHUNK, DEFAULT_NUM_CATEGORIES,
                                                     DEFAULT_NUM_ENCODER, DEFAULT_NUM_SEEN,
-                                                    check_knowledge_data, ensure_knowledge_data,
-                                                    knowledge_classes, knowledge_palette,
-                                                    load_records)
+                                                    NUM_STUFF, check_knowledge_data,
+                                                    ensure_knowledge_data, knowledge_classes,
+                                                    knowledge_palette, load_records,
+                                                    seen_categories)
 from sair_toolbox.registry import DATASETS
 from sair_toolbox.utils.errors import ConfigError, DataError
 
@@ -30,8 +31,9 @@ class DemoDataset(BaseInpaintDataset):
         world: ``'landscape'`` (default: the world above) or ``'knowledge'``: objects of
             ``num_categories`` categories told apart by structure, not colour; ``train`` holds
             only the ``num_seen`` seen categories, ``val`` alternates seen / unseen images (each
-            sample's ``category_group`` says which). The encoder scenes (``num_encoder``, cached
-            in chunks of ``encoder_chunk``) are read with
+            sample's ``category_group`` says which; ``metainfo['seen_labels']`` and
+            ``['unseen_labels']`` list the label values of each kind). The encoder scenes
+            (``num_encoder``, cached in chunks of ``encoder_chunk``) are read with
             :class:`~sair_toolbox.datasets.knowledge_scenes.KnowledgeEncoderScenes`.
         num_categories, num_seen, num_encoder, encoder_chunk: the knowledge world's split
             (``None``: its defaults); not accepted by the landscape world.
@@ -73,8 +75,11 @@ class DemoDataset(BaseInpaintDataset):
             self.gen_args.update({k: int(defaults[k] if v is None else v)
                                   for k, v in split_args.items()})
             n = self.gen_args['num_categories']
+            seen = seen_categories(n, self.gen_args['num_seen'], self.gen_args['seed'])
             metainfo = dict(classes=knowledge_classes(n),
-                            palette=[list(c) for c in knowledge_palette(n)])
+                            palette=[list(c) for c in knowledge_palette(n)],
+                            seen_labels=[NUM_STUFF + c for c in seen],
+                            unseen_labels=[NUM_STUFF + c for c in range(n) if c not in seen])
             metainfo.update(kwargs.pop('metainfo', None) or {})
             kwargs['metainfo'] = metainfo
         elif any(v is not None for v in split_args.values()):

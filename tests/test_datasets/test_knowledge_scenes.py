@@ -322,6 +322,9 @@ def test_dataset_option_and_pipeline(knowledge_root):
                              split='val', test_mode=True, pipeline=PIPELINE, **SMALL))
     assert len(ds) == 6 and ds.metainfo['classes'] == knowledge_classes(60)
     assert len(ds.metainfo['palette']) == 62
+    assert ds.metainfo['seen_labels'] == [NUM_STUFF + c for c in seen_categories(60, 25, 0)]
+    assert sorted(ds.metainfo['seen_labels'] + ds.metainfo['unseen_labels']) == list(
+        range(2, 62))
     out = ds[3]
     sample = out['data_samples']
     assert out['inputs'].dtype == torch.uint8 and out['inputs'].shape == (3, 32, 32)
