@@ -25,6 +25,12 @@ case measures); this script parses the flags and dispatches:
   the paper-config inference at S x S (random weights), interleaved, with the ratio -- beside the
   CPU kind (model name, avx512_bf16 / AMX flags, the oneDNN probe) and what ``precision='auto'``
   picks here (about a minute on 2 cores with native bfloat16).
+- ``holes``: the paper config at S x S with 10 / 25 / 50 % holes, hole-only ``SAIR.inpaint``
+  against the full render + composite, fp32 and ``auto``'s precision: times, ratio, bitwise.
+- ``photos``: a 12 MP and a 1 MP photo through ``tools/inpaint.py`` (demo model, paper config
+  with random weights: wall time, peak RSS, where the time goes), then SAIR's crop path beside
+  LaMa's big-lama under IOPaint's Crop in one process (``--lama-repo``: a checkout of
+  advimman/lama; without it the LaMa rows are skipped); ``--results DIR`` writes the tables.
 
 Examples::
 
@@ -35,6 +41,8 @@ Examples::
     python tools/benchmark.py --suite demo-jobs --repeat 10
     python tools/benchmark.py --suite encoder --batch 2
     python tools/benchmark.py --suite precision   # fp32 vs bf16 here, and what 'auto' picks
+    python tools/benchmark.py --suite holes --repeat 3
+    python tools/benchmark.py --suite photos --lama-repo /tmp/lama --results results/photos
     python tools/benchmark.py --quick          # smoke run (tiny widths, S = 32)
     python tools/benchmark.py --threads 2 --repeat 5 --case liif_air_x1
     python tools/benchmark.py --allocator compare --fast-only   # glibc default vs tuned
@@ -54,8 +62,10 @@ from sair_toolbox.experiments.benchmarks.demo_jobs import demo_jobs_benchmark
 from sair_toolbox.experiments.benchmarks.demo_step import demo_step_benchmark
 from sair_toolbox.experiments.benchmarks.encoder import encoder_benchmark
 from sair_toolbox.experiments.benchmarks.heads import heads_benchmark
+from sair_toolbox.experiments.benchmarks.holes import holes_benchmark
 from sair_toolbox.experiments.benchmarks.linear import linear_benchmark
 from sair_toolbox.experiments.benchmarks.model import MODEL_CASES, model_benchmark
+from sair_toolbox.experiments.benchmarks.photos import photos_benchmark
 from sair_toolbox.experiments.benchmarks.precision import precision_benchmark
 from sair_toolbox.utils.errors import ConfigError, cli_main
 from sair_toolbox.utils.setup_env import tune_cpu_allocator
@@ -82,13 +92,20 @@ def parse_args(argv=None):
                         'glibc: allocator defaults; compare: run both in child processes')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--suite', choices=('all', 'heads', 'model', 'linear', 'demo-step',
-                                            'demo-jobs', 'encoder', 'precision'),
+                                            'demo-jobs', 'encoder', 'precision', 'holes',
+                                            'photos'),
                         default='all',
                         help='implicit-head table, whole-model table, both (default), the '
                         'linear-kernel comparison, the demo training step NCHW vs NHWC, '
                         'demo training as one run on all cores vs one run per core, or the '
                         "frozen MaskCLIP encoder's blocks open_clip vs batch-first, or fp32 vs "
-                        "bf16 (demo step, paper inference) with the CPU kind and auto's choice")
+                        "bf16 (demo step, paper inference) with the CPU kind and auto's choice, "
+                        'hole-only rendering vs full (holes), photos through the CLI and beside '
+                        'LaMa (photos)')
+    parser.add_argument('--lama-repo', default=None,
+                        help='photos: a local checkout of advimman/lama (LaMa rows; else skipped)')
+    parser.add_argument('--results', default=None,
+                        help='holes, photos: write <suite>.json and <suite>.md to this folder')
     parser.add_argument('--model-case', action='append', default=None,
                         choices=[c[0] for c in MODEL_CASES],
                         help='whole-model: run only this case (repeatable); default all')
@@ -125,6 +142,14 @@ def main(argv=None):
         return
     if args.suite == 'precision':
         precision_benchmark(args.repeat, size=args.size, quick=args.quick, seed=args.seed)
+        return
+    if args.suite == 'holes':
+        holes_benchmark(args.repeat, size=args.size, quick=args.quick, seed=args.seed,
+                        results=args.results)
+        return
+    if args.suite == 'photos':
+        photos_benchmark(args.repeat, lama_repo=args.lama_repo, quick=args.quick,
+                         seed=args.seed, results=args.results)
         return
     if args.suite == 'demo-jobs':  # --threads: the cores to share out
         demo_jobs_benchmark(4 * args.repeat, warmup=1 if args.quick else 4, quick=args.quick,

@@ -7,9 +7,12 @@
 - :mod:`.demo_jobs`: demo training as one run on all cores against one run per core.
 - :mod:`.encoder`: the frozen MaskCLIP encoder's blocks, open_clip's against batch-first.
 - :mod:`.precision`: float32 against bfloat16 autocast here, the CPU kind and ``auto``'s pick.
+- :mod:`.holes`: hole-only ``SAIR.inpaint`` against the full render + composite, 10 / 25 / 50 %.
+- :mod:`.photos`: 12 MP and 1 MP photos through ``tools/inpaint.py``; SAIR's crop path beside
+  LaMa's big-lama under IOPaint's Crop strategy.
 - :mod:`.allocators`: a benchmark run under glibc's and the tuned allocator.
 - :mod:`.common`: the timing and memory helpers.
 
 The suites print tables (the README's measured sections are made from them); they import only
-from the layers below (models, engine, utils).
+from the layers below (models, engine, utils; the photos suite also from apis).
 """
