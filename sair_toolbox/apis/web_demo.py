@@ -235,8 +235,8 @@ class WebDemo:
             if plan is None or plan.strategy == 'full':  # the whole image at its resolution
                 rgb, hole, note = _shrink(rgb, hole, self.max_side)
             top = self.max_output_side / max(hole.shape)
-            if scale > top:
-                scale = top
+            if scale > 1 and scale > top:  # a photo's own size is never reduced
+                scale = max(top, 1.0)
                 note = ', '.join(filter(None, [note, f'scale reduced to {scale:.2f} '
                                                      f'(output limit {self.max_output_side} px)']))
             text = None if not text or text == NO_TEXT else text

@@ -205,3 +205,38 @@ def test_empty_upload_is_one_line_in_the_page(server, browser):
     _open_image(page, path)
     assert 'Opened picture.png (64x48)' in page.locator('#status').inner_text()
     page.close()
+
+
+@pytest.fixture(scope='module')
+def photo_server(tmp_path_factory):
+    """The demo as a user serving phone photos starts it: the model's working size known
+    (the tiny model is the demo architecture, trained at 64 px), default upload limits."""
+    _require_browser()
+    tmp = tmp_path_factory.mktemp('web_demo_photos')
+    with running_demo(tmp, '--working-size', '64') as (url, _):
+        yield url, tmp
+
+
+def test_a_phone_sized_upload_is_inpainted_at_its_own_size(photo_server, browser):
+    """A 4032 x 3024 JPEG (12 MP) goes through the page: opened, painted, inpainted by the crop
+    strategy at its own size, the known pixels those of the upload."""
+    url, tmp = photo_server
+    w, h = 4032, 3024
+    small = np.random.default_rng(0).integers(0, 256, (h // 32, w // 32, 3), dtype=np.uint8)
+    path = tmp / 'phone.jpg'
+    Image.fromarray(small).resize((w, h), Image.BICUBIC).save(path, quality=90)
+    page = _open(browser, url)
+    page.set_default_timeout(4 * WAIT_MS)  # a 12 MP canvas round trip in software rendering
+    _open_image(page, path)
+    assert f'Opened phone.jpg ({w}x{h})' in page.locator('#status').inner_text()
+    _stroke(page)
+    page.click('#run')
+    status = _status(page, 'Filled')
+    assert f'of {w}x{h} -> {w}x{h}' in status and 'strategy crop, 1 crop' in status, status
+    out = _image(page, 'output')
+    assert out.shape == (h, w, 3)
+    decoded = np.asarray(Image.open(path).convert('RGB'))
+    diff = np.abs(out.astype(int) - decoded.astype(int)).max(axis=2)
+    assert diff[:200, :200].max() == 0 and diff[-200:, -200:].max() == 0  # known pixels kept
+    assert (diff > 0).mean() < 0.01                                          # only the stroke
+    page.close()
