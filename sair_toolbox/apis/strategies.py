@@ -104,11 +104,18 @@ def model_size(height: int, width: int, working_size: int) -> Tuple[int, int]:
     return side(height), side(width)
 
 
-def hole_boxes(hole: np.ndarray) -> List[Box]:
+#: More hole components than this are grouped first (:func:`plan_crops`): a mask of thousands
+#: of specks must not cost thousands of crops, nor a quadratic merge.
+MAX_COMPONENTS = 64
+
+
+def hole_boxes(hole: np.ndarray, grow: int = 0) -> List[Box]:
     """Bounding boxes of the hole's connected components (8-connected).
 
     Args:
         hole: (H, W), nonzero = missing.
+        grow: components closer than this many pixels count as one (the hole is dilated by a
+            ``grow x grow`` square before labelling; the boxes are those of the hole pixels).
 
     Returns:
         ``(y0, y1, x0, x1)`` per component, half-open.
@@ -121,7 +128,9 @@ def hole_boxes(hole: np.ndarray) -> List[Box]:
     # image instead of a full-size one).
     oy, ox = int(rows[0]), int(cols[0])
     inside = hole[oy:int(rows[-1]) + 1, ox:int(cols[-1]) + 1] > 0
-    labels, _ = ndimage.label(inside, structure=np.ones((3, 3), bool))
+    grown = ndimage.maximum_filter(inside.view(np.uint8), size=grow) > 0 if grow > 1 else inside
+    labels, _ = ndimage.label(grown, structure=np.ones((3, 3), bool))
+    labels[~inside] = 0  # boxes of the hole's own pixels, grouped by the grown components
     boxes = []
     for sl in ndimage.find_objects(labels):
         if sl is not None:
@@ -169,7 +178,13 @@ def plan_crops(hole: np.ndarray, working_size: int, margin: float = CROP_MARGIN)
     if margin < 0:
         raise ConfigError(f'crop margin must be >= 0, got {margin}')
     shape = hole.shape[:2]
-    groups = [(b, _context(b, shape, working_size, margin)) for b in hole_boxes(hole)]
+    boxes = hole_boxes(hole)
+    if len(boxes) > MAX_COMPONENTS:  # specks: group those within half a working size
+        boxes = hole_boxes(hole, grow=max(2, working_size // 2))
+    if len(boxes) > MAX_COMPONENTS:  # still scattered everywhere: one region
+        boxes = [(min(b[0] for b in boxes), max(b[1] for b in boxes),
+                  min(b[2] for b in boxes), max(b[3] for b in boxes))]
+    groups = [(b, _context(b, shape, working_size, margin)) for b in boxes]
     merged = True
     while merged:
         merged = False

@@ -82,6 +82,15 @@ def test_every_hole_pixel_is_in_exactly_one_crop():
     assert count.max() == 1 and (count[hole > 0] == 1).all()
 
 
+def test_thousands_of_specks_are_grouped_not_cropped_one_by_one():
+    rng = np.random.default_rng(4)
+    hole = (rng.random((900, 1200)) > 0.998).astype(np.float32)  # ~2000 one-pixel specks
+    crops = plan_crops(hole, WORK)
+    assert 1 <= len(crops) <= 64
+    plan = choose('crop', hole.shape, hole.shape, hole, WORK)
+    assert plan.strategy == 'resize' and 'instead of crop' in plan.note  # they cover the photo
+
+
 def test_choose_rules():
     hole = box_hole(1000, 1000, (10, 30, 10, 30))
     assert choose('auto', (1000, 1000), (1000, 1000), hole, WORK).strategy == 'crop'
