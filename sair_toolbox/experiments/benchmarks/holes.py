@@ -179,7 +179,9 @@ def holes_benchmark(repeat: int, *, size: int = 256, fractions: Sequence[float] 
             diff = float((a.float() - b.float()).abs().max())
             measured = float(inputs[frac][1].mean())
             rows.append(dict(precision=prec, fraction=frac, hole=measured, full_s=full_s,
-                             hole_s=hole_s, ratio=hole_s / full_s, equal=equal, max_diff=diff))
+                             hole_s=hole_s, ratio=hole_s / full_s, equal=equal, max_diff=diff,
+                             full_min_s=min(times[prec, frac, 'full']),
+                             hole_min_s=min(times[prec, frac, 'hole'])))
             print(f'{prec:<10} {100 * measured:>8.1f}% {full_s:>9.3f} {hole_s:>9.3f} '
                   f'{hole_s / full_s:>9.2f}x {"yes" if equal else f"no {diff:.1e}":>8}',
                   flush=True)
@@ -197,7 +199,7 @@ def holes_benchmark(repeat: int, *, size: int = 256, fractions: Sequence[float] 
 def holes_markdown(out: Dict[str, object]) -> str:
     """The table of :func:`holes_benchmark`'s result in Markdown (with ``out['machine']``, the
     photos suite's :func:`~.photos.machine`, when present)."""
-    lines = []
+    lines = [f'Command: `{out["command"]}`', ''] if out.get('command') else []
     m = out.get('machine')
     if m:
         lines += [f'CPU: {m["cpu"]} (avx512_bf16 {"yes" if m["avx512_bf16"] else "no"}, oneDNN '
@@ -208,9 +210,12 @@ def holes_markdown(out: Dict[str, object]) -> str:
     lines += [f'SAIR paper config, random weights, {out["size"]} x {out["size"]}; precision auto '
               f'picks {out["auto"][0]} here. Median of {out["repeat"]} rounds after a warm-up.',
               '', '| precision | hole | full render + composite s | hole-only s | hole / full '
-              '| bitwise equal |', '| --- | ---: | ---: | ---: | ---: | --- |']
+              '| fastest rounds: full / hole s | bitwise equal |',
+              '| --- | ---: | ---: | ---: | ---: | ---: | --- |']
     for r in out['rows']:
+        fastest = (f'{r["full_min_s"]:.3f} / {r["hole_min_s"]:.3f}' if 'full_min_s' in r
+                   else '-')
         lines.append(f'| {r["precision"]} | {100 * r["hole"]:.1f}% | {r["full_s"]:.3f} | '
-                     f'{r["hole_s"]:.3f} | {r["ratio"]:.2f}x | '
+                     f'{r["hole_s"]:.3f} | {r["ratio"]:.2f}x | {fastest} | '
                      f'{"yes" if r["equal"] else "no, max " + format(r["max_diff"], ".1e")} |')
     return '\n'.join(lines) + '\n'
