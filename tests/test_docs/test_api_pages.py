@@ -20,9 +20,12 @@ def _conf_registries():
 
 def test_every_populated_registry_has_an_api_page():
     register_all_modules(init_default_scope=False)
+    # Components of the package itself: tests register stand-ins of their own (a fake
+    # visualisation backend), which are no part of the API reference.
     populated = {name for name, value in vars(registry).items()
                  if isinstance(value, registry.Registry) and not name.startswith('MMENGINE_')
-                 and value.module_dict}
+                 and any(getattr(cls, '__module__', '').startswith('sair_toolbox')
+                         for cls in value.module_dict.values())}
     listed = _conf_registries()
     assert populated <= listed, f'not in docs/conf.py REGISTRIES: {sorted(populated - listed)}'
     pages = ''.join(open(p, encoding='utf-8').read()
