@@ -258,8 +258,20 @@ class WebDemo:
         status = (f'Filled {100 * hole.mean():.1f}% of {w}x{h} -> {ow}x{oh}'
                   + (f', hole steered to "{text}"' if text else '') + f' in {took:.2f} s'
                   + f' (strategy {how}' + (f'; {note})' if note else ')'))
-        return (self._to_file(result.output), self._to_file(result.colors_masked),
-                self._to_file(result.colors_sir), status)
+        maps = [self._to_file(self._for_display(c))
+                for c in (result.colors_masked, result.colors_sir)]
+        return (self._to_file(result.output), *maps, status)
+
+    def _for_display(self, colors: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """A class map to show: at most ``max_side`` pixels on its longer side (nearest). The
+        maps of a large photo come from its working-size encoding anyway (``resize``/``crop``),
+        so a 12-megapixel copy would only cost encoding and transfer time."""
+        if colors is None or max(colors.shape[:2]) <= self.max_side:
+            return colors
+        from sair_toolbox.datasets.image_io import resize_nearest
+        f = self.max_side / max(colors.shape[:2])
+        return resize_nearest(colors, (max(1, round(colors.shape[0] * f)),
+                                       max(1, round(colors.shape[1] * f))))
 
     #: Output files kept on disk (Gradio copies each into its cache when the request ends).
     KEEP_FILES = 64

@@ -239,4 +239,5 @@ def test_a_phone_sized_upload_is_inpainted_at_its_own_size(photo_server, browser
     diff = np.abs(out.astype(int) - decoded.astype(int)).max(axis=2)
     assert diff[:200, :200].max() == 0 and diff[-200:, -200:].max() == 0  # known pixels kept
     assert (diff > 0).mean() < 0.01                                          # only the stroke
+    assert _image(page, 'map_sir').shape == (768, 1024, 3)  # class maps shown at --max-side
     page.close()
