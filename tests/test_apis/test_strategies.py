@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 from sair_toolbox.apis import SAIRInferencer
-from sair_toolbox.apis.strategies import (choose, downscale, model_size, photo_queries,
-                                          plan_crops)
+from sair_toolbox.apis.strategies import choose, downscale, model_size, photo_queries, plan_crops
 from sair_toolbox.utils.errors import ConfigError, DataError, ResourceError
 from tests.tiny_sair import save_tiny_sair
 
