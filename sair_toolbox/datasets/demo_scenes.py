@@ -257,14 +257,30 @@ def ensure_demo_data(data_root: str, image_size: int = 64, num_train: int = 400,
     """
     if check_demo_data(data_root, image_size, num_train, num_val, seed):
         return False
+    if publish_folder(data_root, lambda tmp: write_demo_data(tmp, image_size, num_train,
+                                                              num_val, seed)):
+        return True
+    if not check_demo_data(data_root, image_size, num_train, num_val, seed):
+        raise DataError(f'could not create demo data in {data_root}')
+    return False
+
+
+def publish_folder(data_root: str, write) -> bool:
+    """Write a folder atomically: ``write(tmp)`` fills a private temporary folder next to
+    ``data_root``, which is then renamed into place (atomic; it replaces an empty folder). Safe
+    when several processes race: the losers discard theirs.
+
+    Returns:
+        bool: True if this call's folder became ``data_root``; False if another process got
+        there first (the caller checks what is there).
+    """
     parent = osp.dirname(osp.abspath(data_root))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.' + osp.basename(osp.abspath(data_root)) + '.tmp', dir=parent)
     try:
-        write_demo_data(tmp, image_size, num_train, num_val, seed)
+        write(tmp)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         try:
-            # Atomic; replaces an empty folder, fails if another process got there first.
             os.rename(tmp, data_root)
             return True
         except OSError as exc:
@@ -273,6 +289,4 @@ def ensure_demo_data(data_root: str, image_size: int = 64, num_train: int = 400,
     finally:
         if osp.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
-    if not check_demo_data(data_root, image_size, num_train, num_val, seed):
-        raise DataError(f'could not create demo data in {data_root}')
     return False

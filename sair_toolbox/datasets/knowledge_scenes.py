@@ -51,12 +51,10 @@ Layout written by :func:`ensure_knowledge_data`::
       val/...
       encoder/chunk_00000.npz   written on first use: images, labels, parts, objects (json)
 """
-import errno
 import io
 import json
 import os
 import os.path as osp
-import shutil
 import tempfile
 import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -487,21 +485,9 @@ def ensure_knowledge_data(data_root: str, **gen_args) -> bool:
     :func:`~sair_toolbox.datasets.demo_scenes.ensure_demo_data`). Returns True if generated."""
     if check_knowledge_data(data_root, **gen_args):
         return False
-    parent = osp.dirname(osp.abspath(data_root))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.' + osp.basename(osp.abspath(data_root)) + '.tmp', dir=parent)
-    try:
-        write_knowledge_data(tmp, **gen_args)
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, data_root)
-            return True
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-                raise
-    finally:
-        if osp.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    from .demo_scenes import publish_folder
+    if publish_folder(data_root, lambda tmp: write_knowledge_data(tmp, **gen_args)):
+        return True
     if not check_knowledge_data(data_root, **gen_args):
         raise DataError(f'could not create knowledge demo data in {data_root}')
     return False
