@@ -228,15 +228,21 @@ def check_demo_data(data_root: str, image_size: int, num_train: int, num_val: in
                     seed: int) -> bool:
     """True if ``data_root`` holds demo data made with these parameters; False if it holds
     nothing; :class:`DataError` if it holds something else."""
+    return check_meta(data_root, _meta(image_size, num_train, num_val, seed), 'demo')
+
+
+def check_meta(data_root: str, wanted: Dict, what: str) -> bool:
+    """True if ``data_root``'s ``meta.json`` is ``wanted``; False if the folder is absent or
+    empty; one :class:`DataError` line if it holds no ``meta.json`` (``what`` names the data in
+    that message) or another one (the settings that differ)."""
     meta_path = osp.join(data_root, 'meta.json')
     if not osp.exists(data_root) or (osp.isdir(data_root) and not os.listdir(data_root)):
         return False
     if not osp.isfile(meta_path):
-        raise DataError(f'demo data_root {data_root} exists but holds no demo data (no '
+        raise DataError(f'{what} data_root {data_root} exists but holds no demo data (no '
                         'meta.json); remove it or choose another data_root')
     with open(meta_path, encoding='utf-8') as f:
         found = json.load(f)
-    wanted = _meta(image_size, num_train, num_val, seed)
     if found != wanted:
         diff = {k: (found.get(k), v) for k, v in wanted.items() if found.get(k) != v}
         raise DataError(f'demo data in {data_root} was generated with other settings '

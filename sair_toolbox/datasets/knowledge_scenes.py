@@ -463,21 +463,8 @@ def check_knowledge_data(data_root: str, **gen_args) -> bool:
     """True if ``data_root`` holds knowledge-world data made with these parameters (see
     :func:`knowledge_meta`); False if it holds nothing; :class:`DataError` otherwise (other
     settings, another version, the default world, or a foreign folder)."""
-    meta_path = osp.join(data_root, 'meta.json')
-    if not osp.exists(data_root) or (osp.isdir(data_root) and not os.listdir(data_root)):
-        return False
-    if not osp.isfile(meta_path):
-        raise DataError(f'knowledge demo data_root {data_root} exists but holds no demo data '
-                        '(no meta.json); remove it or choose another data_root')
-    with open(meta_path, encoding='utf-8') as f:
-        found = json.load(f)
-    wanted = knowledge_meta(**gen_args)
-    if found != wanted:
-        diff = {k: (found.get(k), v) for k, v in wanted.items() if found.get(k) != v}
-        raise DataError(f'demo data in {data_root} was generated with other settings '
-                        f'(found vs wanted: {diff}); delete the folder to regenerate or use '
-                        'another data_root')
-    return True
+    from .demo_scenes import check_meta
+    return check_meta(data_root, knowledge_meta(**gen_args), 'knowledge demo')
 
 
 def ensure_knowledge_data(data_root: str, **gen_args) -> bool:
