@@ -185,9 +185,9 @@ def summarize(result: Dict) -> str:
         lines += ['LPIPS: not measured (its ImageNet backbone weights are not on this machine; '
                   'pass --lpips alex with the weights on disk).', '']
     for size, per in result['records'].items():
-        methods = list(per)
-        factor = int(size) // int(setting['working_size'] or 1)
-        lines += [f'### {size} px ({factor}x the training size)', '',
+        methods = [m for m in setting['methods'] if m in per]  # results.json sorts its keys
+        factor = int(size) / int(setting['working_size'] or 1)
+        lines += [f'### {size} px ({factor:g}x the training size)', '',
                   '| method | ' + ' | '.join(f'hole {m}' for m in metrics)
                   + ' | strategy used |', '|---' * (len(metrics) + 2) + '|']
         for method in methods:
@@ -222,14 +222,12 @@ def summarize(result: Dict) -> str:
 
 def write_outputs(result: Dict, out_dir: str) -> List[str]:
     """``results.json`` and ``tables.md`` in ``out_dir`` (each written atomically)."""
+    from .resume import write_text_atomic
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for name, text in (('results.json', json.dumps(result, indent=1, sort_keys=True) + '\n'),
                        ('tables.md', summarize(result) + '\n')):
         path = osp.join(out_dir, name)
-        tmp = path + f'.tmp-{os.getpid()}'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
         written.append(path)
     return written
