@@ -14,7 +14,7 @@ from .air_input import AIRInput
 from .data_preprocessor import build_data_preprocessor, stack_masks
 from .fusions.concat_fusion import ConcatFusion
 from .implicit_heads.base import ProjectedImplicitHead
-from .implicit_heads.coords import make_cell, pixel_index_to_coord
+from .implicit_heads.coords import make_cell, pixel_index_to_coord, pixel_queries
 from .implicit_heads.fold import folded_projection
 from .sir import SemanticImplicitRepresentation
 from .zero_shot import resize_features
@@ -210,20 +210,12 @@ class SAIR(BaseModel):
         bitwise that of the full render's composite (each pixel is its own query; the tests pin
         it). (B, 3, H, W) in [0, 1]."""
         b, _, h, w = img.shape
-        flat = (mask.reshape(b, h * w) > 0)
+        hole = mask.reshape(b, h * w) > 0
         out = img.clone()
-        n = int(flat.sum(1).max()) if b else 0
-        if n == 0:
+        if not hole.any():
             return out
-        index = torch.zeros(b, n, dtype=torch.long, device=img.device)
-        for i in range(b):
-            nz = flat[i].nonzero()[:, 0]
-            if len(nz):
-                index[i, :len(nz)] = nz
-                index[i, len(nz):] = nz[0]
         dtype = torch.promote_types(img.dtype, torch.float32)  # as grid_queries makes them
-        coord = pixel_index_to_coord(index, (h, w), dtype)
-        cell = make_cell((h, w), n, b, device=img.device, dtype=dtype)
+        index, coord, cell = pixel_queries(hole, (h, w), dtype)
         pred = self.render_at(rep, coord, cell).to(img.dtype).transpose(1, 2)  # (B, 3, Q)
         src = img.reshape(b, 3, h * w)
         gather = index.unsqueeze(1).expand(-1, 3, -1)

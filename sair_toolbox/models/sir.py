@@ -10,7 +10,7 @@ from sair_toolbox.registry import IMPLICIT_HEADS, SEMANTIC_ENCODERS
 from sair_toolbox.utils.errors import ConfigError
 
 from .implicit_heads.base import ProjectedImplicitHead
-from .implicit_heads.coords import make_cell, pixel_index_to_coord
+from .implicit_heads.coords import pixel_queries
 from .zero_shot import resize_features
 
 
@@ -29,17 +29,7 @@ def evaluate_at(fn, where: Tensor, dtype: torch.dtype = torch.float32) -> Tensor
         fewer set pixels than another repeats its first one (same values, written twice).
     """
     b, _, h, w = where.shape
-    flat = where.reshape(b, h * w)
-    counts = flat.sum(1)
-    n = int(counts.max()) if b else 0
-    index = torch.zeros(b, max(n, 1), dtype=torch.long, device=where.device)
-    for i in range(b):
-        nz = flat[i].nonzero()[:, 0]
-        if len(nz):
-            index[i, :len(nz)] = nz
-            index[i, len(nz):] = nz[0]
-    coord = pixel_index_to_coord(index, (h, w), dtype)
-    cell = make_cell((h, w), index.shape[1], b, device=where.device, dtype=dtype)
+    index, coord, cell = pixel_queries(where, (h, w), dtype)
     values = fn(coord, cell)  # (B, N, C)
     # (B, H*W, C) viewed as (B, C, H, W): the layout of the full grid's query_grid, so that
     # what reads it (the fusions' reductions over channels) rounds the same way.

@@ -64,3 +64,32 @@ def pixel_index_to_coord(index: Tensor, size: Tuple[int, int],
     cy = make_coord((h, ), device=index.device, dtype=dtype).view(-1)
     cx = make_coord((w, ), device=index.device, dtype=dtype).view(-1)
     return torch.stack([cy[y], cx[x]], dim=-1)
+
+
+def pixel_queries(where: Tensor, size: Tuple[int, int], dtype: torch.dtype = torch.float32
+                  ) -> Tuple[Tensor, Tensor, Tensor]:
+    """The pixel-centre queries of the set pixels of a batch of masks.
+
+    Args:
+        where: (B, H * W) bool (or anything that reshapes to it), the pixels to query.
+        size: ``(H, W)``.
+        dtype: of the coordinates and cells.
+
+    Returns:
+        ``(index (B, Q) long, coord (B, Q, 2), cell (B, Q, 2))`` with ``Q`` the largest count
+        of set pixels (at least 1): each element's flat indices in order, padded by repeating its
+        first one (index 0 for an element with none), their :func:`pixel_index_to_coord`
+        coordinates (bitwise :func:`make_coord`'s) and the grid's cell.
+    """
+    b = where.shape[0]
+    flat = where.reshape(b, -1).bool()
+    n = int(flat.sum(1).max()) if b else 0
+    index = torch.zeros(b, max(n, 1), dtype=torch.long, device=where.device)
+    for i in range(b):
+        nz = flat[i].nonzero()[:, 0]
+        if len(nz):
+            index[i, :len(nz)] = nz
+            index[i, len(nz):] = nz[0]
+    coord = pixel_index_to_coord(index, size, dtype)
+    cell = make_cell(size, index.shape[1], b, device=where.device, dtype=dtype)
+    return index, coord, cell
