@@ -265,9 +265,7 @@ def downscale(rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int]
     h, w = size
     big = h > rgb.shape[0] or w > rgb.shape[1]
     method = Image.BICUBIC if big else Image.BOX
-    img = np.stack([np.asarray(Image.fromarray(rgb[..., c].astype(np.float32), 'F')
-                               .resize((w, h), method)) for c in range(3)], axis=-1)
-    img = np.clip(img / 255.0, 0, 1).astype(np.float32)
+    img = np.clip(_resize_channels(rgb, size, method) / 255.0, 0, 1).astype(np.float32)
     frac = np.asarray(Image.fromarray((hole > 0).astype(np.float32), 'F').resize((w, h), method))
     small = frac > (0 if not big else 1e-3)
     if big:
@@ -295,10 +293,16 @@ def photo_queries(ys: np.ndarray, xs: np.ndarray, box: Box) -> Tuple[np.ndarray,
 def upsample_bicubic(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """(h, w, 3) float in [0, 1] -> (H, W, 3) float32, bicubic (PIL), clipped to [0, 1]."""
     from PIL import Image
+    return np.clip(_resize_channels(img, size, Image.BICUBIC), 0, 1)
+
+
+def _resize_channels(img: np.ndarray, size: Tuple[int, int], method) -> np.ndarray:
+    """(h, w, 3) of any real dtype -> (H, W, 3) float32, each channel resized by PIL in float
+    (mode ``F``: no rounding to 8 bits) with ``method``."""
+    from PIL import Image
     h, w = size
-    out = np.stack([np.asarray(Image.fromarray(img[..., c].astype(np.float32), 'F')
-                               .resize((w, h), Image.BICUBIC)) for c in range(3)], axis=-1)
-    return np.clip(out, 0, 1)
+    return np.stack([np.asarray(Image.fromarray(img[..., c].astype(np.float32), 'F')
+                                .resize((w, h), method)) for c in range(3)], axis=-1)
 
 
 def to_uint8(values: np.ndarray) -> np.ndarray:
