@@ -404,11 +404,14 @@ class SAIRInferencer:
             sizes.append((pair[0].shape[:2], output_size(pair[0].shape[:2], scale, size)))
             on_disk = all(isinstance(v, (str, os.PathLike)) for v in (im, m))
             checked.append(None if on_disk and many else pair)  # re-read later: memory bound
+        plans = []  # from the hole where it is kept (else a bound; planned again when read)
         for i, (in_size, out_size) in enumerate(sizes):
             pair = checked[i]
+            plan = self.plan(in_size, out_size, pair and pair[1], strategy)
+            plans.append(plan if pair is not None else None)
             self.check_memory(in_size, out_size, labels,
                               name=_name(imgs[i], f'image #{i}' if many else 'the image'),
-                              plan=self.plan(in_size, out_size, pair and pair[1], strategy))
+                              plan=plan)
         steer = self.steering(text, strength, guidance_scale)
         bar = None
         if progress if progress is not None else many:
@@ -418,7 +421,7 @@ class SAIRInferencer:
             rgb, hole = checked[i] or load_pair(im, m, self.threshold, self.polarity, index=i)
             checked[i] = None
             result = self.inpaint_array(rgb, hole, output_size(rgb.shape[:2], scale, size),
-                                        steer, labels, strategy, render)
+                                        steer, labels, strategy, render, plans[i])
             result.text = str(text) if steer is not None else None
             if bar is not None:
                 bar.update()
@@ -492,7 +495,7 @@ class SAIRInferencer:
     def inpaint_array(self, rgb: np.ndarray, hole: np.ndarray, size: Tuple[int, int],
                       steer: Optional[Tuple[torch.Tensor, dict]] = None,
                       labels: bool = True, strategy: Optional[str] = None,
-                      render: str = 'native') -> InpaintResult:
+                      render: str = 'native', plan: Optional[Plan] = None) -> InpaintResult:
         """Inpaint one checked pair (see :func:`sair_toolbox.apis.inputs.load_pair`).
 
         Args:
@@ -502,6 +505,8 @@ class SAIRInferencer:
             steer: ``(text embedding (c,), dict(strength, scale))`` or None.
             labels: compute the label maps if the model can.
             strategy, render: see :meth:`iter`.
+            plan: this pair's :meth:`plan` when the caller already made it (from ``hole``, for
+                ``strategy`` and ``size``); made here otherwise.
 
         Raises:
             ResourceError: the request's memory estimate is above the limit (checked before it
@@ -510,7 +515,7 @@ class SAIRInferencer:
         size = (int(size[0]), int(size[1]))
         strategy = check_strategy(strategy or self.strategy, render)
         limit = memory_limit(self.max_memory, self.device)
-        plan = self.plan(rgb.shape[:2], size, hole, strategy)
+        plan = plan or self.plan(rgb.shape[:2], size, hole, strategy)
         self.check_memory(rgb.shape[:2], size, labels, limit=limit, plan=plan,
                           queries=int(np.count_nonzero(hole)))
         try:
